@@ -1,0 +1,100 @@
+"""The ``AINATIVE_AUTH`` settings dict, read at use time.
+
+Nothing here is cached: ``auth_settings.X`` looks at ``django.conf.settings`` on every
+access, so ``override_settings`` and pytest-django's ``settings`` fixture just work.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+
+# Every key, with its default. The README lists them all; `checks.py` flags unknown keys.
+DEFAULTS: dict[str, Any] = {
+    # Access-token (JWT) lifetime in seconds.
+    "ACCESS_TOKEN_LIFETIME": 30 * 60,
+    # Refresh-token idle lifetime in seconds: a session unused this long is dead.
+    "REFRESH_TOKEN_LIFETIME": 7 * 24 * 3600,
+    # Absolute session lifetime in seconds, never extended by refreshing.
+    "SESSION_ABSOLUTE_LIFETIME": 30 * 24 * 3600,
+    # Seconds during which a just-rotated refresh token returns the same successor.
+    "REFRESH_REUSE_INTERVAL": 10,
+    # HMAC key for JWTs and refresh tokens; None derives a dedicated key from SECRET_KEY.
+    "SIGNING_KEY": None,
+    # JWT algorithm; only HMAC algorithms with SIGNING_KEY are supported.
+    "JWT_ALGORITHM": "HS256",
+    # `iss` claim written and required on access tokens.
+    "JWT_ISSUER": "ainative-auth",
+    # `aud` claim written and required on access tokens.
+    "JWT_AUDIENCE": "ainative-api",
+    # Clock-skew leeway in seconds when checking `exp`/`iat`/`nbf`.
+    "JWT_LEEWAY": 30,
+    # Longest accepted password, in characters, checked before hashing.
+    "PASSWORD_MAX_LENGTH": 1024,
+    # Longest accepted `name`.
+    "NAME_MAX_LENGTH": 150,
+    # Throttle rates per scope, "N/second|minute|hour|day"; None disables that scope.
+    "THROTTLE_RATES": {
+        "login": "10/minute",
+        "register": "20/hour",
+        "refresh": "60/minute",
+        "forgot_password": "5/hour",
+        "reset_password": "20/hour",
+        "verify_email": "20/hour",
+        "resend_verification": "5/hour",
+        "change_password": "10/hour",
+        "oauth": "30/minute",
+        "api_key": "600/minute",
+    },
+    # Number of trusted reverse proxies in front of Django (0 = use REMOTE_ADDR only).
+    "TRUSTED_PROXY_COUNT": 0,
+    # Cache alias used for throttle counters.
+    "THROTTLE_CACHE": "default",
+    # Dotted path of the adapter class (project policy hooks).
+    "ADAPTER": "ainative_auth.adapter.DefaultAdapter",
+    # Whether users with an unverified email may log in.
+    "ALLOW_UNVERIFIED_LOGIN": True,
+    # Base URL of the frontend; email links are built from it, never from the Host header.
+    "FRONTEND_URL": "http://localhost:3000",
+    # Path template of the email-verification link.
+    "VERIFY_EMAIL_PATH": "/verify-email?token={token}",
+    # Path template of the password-reset link.
+    "RESET_PASSWORD_PATH": "/reset-password?token={token}",
+    # Seconds an email-verification token stays valid.
+    "VERIFY_EMAIL_TOKEN_LIFETIME": 24 * 3600,
+    # Seconds a password-reset token stays valid.
+    "RESET_PASSWORD_TOKEN_LIFETIME": 3600,
+    # Scopes given to an API key created without scopes.
+    "API_KEY_DEFAULT_SCOPES": ["*"],
+    # Most live (not revoked, not expired) API keys one user may hold.
+    "API_KEY_MAX_PER_USER": 100,
+    # Seconds an old secret keeps working after a rotation.
+    "API_KEY_ROTATION_OVERLAP": 0,
+    # Minimum seconds between two `last_used_at` writes of one key.
+    "API_KEY_LAST_USED_INTERVAL": 60,
+    # Allowed OAuth redirect URIs (exact match), per provider or for all: list or dict.
+    "OAUTH_REDIRECT_URIS": [],
+    # Seconds an OAuth `state` from the authorize endpoint stays valid.
+    "OAUTH_STATE_LIFETIME": 600,
+    # Whether OAuth callbacks must present a `state` issued by the authorize endpoint.
+    "OAUTH_REQUIRE_STATE": False,
+    # Timeout in seconds for calls to social providers.
+    "OAUTH_TIMEOUT": 5,
+}
+
+
+class AuthSettings:
+    """Attribute access to ``settings.AINATIVE_AUTH`` merged over ``DEFAULTS``."""
+
+    def __getattr__(self, name: str) -> Any:
+        if name not in DEFAULTS:
+            raise AttributeError(f"Unknown ainative_auth setting {name!r}")
+        user = getattr(settings, "AINATIVE_AUTH", None) or {}
+        if name == "THROTTLE_RATES":
+            # Merge per scope so a project can change one rate without restating the rest.
+            return {**DEFAULTS[name], **user.get(name, {})}
+        return user.get(name, DEFAULTS[name])
+
+
+auth_settings = AuthSettings()

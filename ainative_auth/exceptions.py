@@ -1,0 +1,198 @@
+"""Error codes and the one error body every endpoint answers with.
+
+``{"detail": "<sentence>", "error_code": "<code>"}`` plus, for validation failures,
+``"errors": [{"field", "code", "message"}]``.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from typing import Any
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
+from django.db import DatabaseError, InterfaceError, OperationalError
+from django.http import Http404
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+
+logger = logging.getLogger("ainative_auth")
+
+
+class APIError(exceptions.APIException):
+    """Base of our errors: an HTTP status, a stable ``error_code`` and a sentence."""
+
+    status_code = status.HTTP_400_BAD_REQUEST
+    error_code = "bad_request"
+    default_detail = "The request could not be processed."
+
+    def __init__(self, detail: str | None = None, error_code: str | None = None) -> None:
+        super().__init__(detail or self.default_detail)
+        if error_code:
+            self.error_code = error_code
+
+
+class Unauthorized(APIError):
+    status_code = status.HTTP_401_UNAUTHORIZED
+    error_code = "not_authenticated"
+    default_detail = "Authentication credentials were not provided or are not valid."
+
+
+class InvalidCredentials(Unauthorized):
+    error_code = "invalid_credentials"
+    default_detail = "Invalid email or password."
+
+
+class TokenInvalid(Unauthorized):
+    error_code = "token_invalid"
+    default_detail = "The token is invalid or expired."
+
+
+class RefreshTokenInvalid(Unauthorized):
+    error_code = "refresh_token_invalid"
+    default_detail = "The refresh token is invalid, expired or revoked."
+
+
+class RefreshTokenReused(Unauthorized):
+    error_code = "refresh_token_reused"
+    default_detail = "This refresh token was already used; the session has been revoked."
+
+
+class Forbidden(APIError):
+    status_code = status.HTTP_403_FORBIDDEN
+    error_code = "permission_denied"
+    default_detail = "You do not have permission to perform this action."
+
+
+class Conflict(APIError):
+    status_code = status.HTTP_409_CONFLICT
+    error_code = "conflict"
+    default_detail = "The request conflicts with the current state."
+
+
+class EmailTaken(Conflict):
+    error_code = "email_taken"
+    default_detail = "An account with this email already exists."
+
+
+class NotFound(APIError):
+    status_code = status.HTTP_404_NOT_FOUND
+    error_code = "not_found"
+    default_detail = "Not found."
+
+
+class ServiceUnavailable(APIError):
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    error_code = "service_unavailable"
+    default_detail = "The service is temporarily unavailable. Try again shortly."
+
+
+# error_code for DRF's and Django's own exceptions.
+_DRF_CODES: dict[type[Exception], tuple[int, str]] = {
+    exceptions.ParseError: (400, "malformed_request"),
+    exceptions.UnsupportedMediaType: (415, "unsupported_media_type"),
+    exceptions.NotAcceptable: (406, "not_acceptable"),
+    exceptions.MethodNotAllowed: (405, "method_not_allowed"),
+    exceptions.NotAuthenticated: (401, "not_authenticated"),
+    exceptions.AuthenticationFailed: (401, "authentication_failed"),
+    exceptions.PermissionDenied: (403, "permission_denied"),
+    exceptions.NotFound: (404, "not_found"),
+    exceptions.Throttled: (429, "throttled"),
+}
+
+ERROR_MESSAGES = {
+    400: "The request could not be processed.",
+    404: "Not found.",
+    405: "Method not allowed.",
+    413: "The request body is too large.",
+    500: "Internal server error.",
+    503: "The service is temporarily unavailable. Try again shortly.",
+}
+
+
+def error_body(detail: str, error_code: str, errors: list[dict[str, Any]] | None = None) -> dict:
+    body: dict[str, Any] = {"detail": str(detail), "error_code": error_code}
+    if errors is not None:
+        body["errors"] = errors
+    return body
+
+
+def _flatten(detail: Any, field: str | None = None) -> list[dict[str, Any]]:
+    """DRF's nested ValidationError detail as a flat list of {field, code, message}."""
+    if isinstance(detail, dict):
+        out: list[dict[str, Any]] = []
+        for key, value in detail.items():
+            name = None if key in ("non_field_errors", "__all__") else str(key)
+            if field and name:
+                name = f"{field}.{name}"
+            out.extend(_flatten(value, name or field))
+        return out
+    if isinstance(detail, list):
+        return [item for value in detail for item in _flatten(value, field)]
+    code = getattr(detail, "code", None) or "invalid"
+    return [{"field": field, "code": str(code), "message": str(detail)}]
+
+
+def _validation_response(exc: exceptions.ValidationError) -> Response:
+    errors = _flatten(exc.detail)
+    first = errors[0]["message"] if errors else "Invalid input."
+    named = errors[0]["field"] if errors else None
+    detail = f"{named}: {first}" if named else first
+    return Response(error_body(detail, "validation_error", errors), status=400)
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    """DRF exception handler giving our error body; set on every ainative_auth view."""
+    headers: dict[str, str] = {}
+    if isinstance(exc, Http404):
+        exc = NotFound()
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = Forbidden()
+    elif isinstance(exc, RequestDataTooBig):
+        return Response(error_body(ERROR_MESSAGES[413], "request_too_large"), status=413)
+    elif isinstance(exc, SuspiciousOperation):
+        return Response(error_body(ERROR_MESSAGES[400], "bad_request"), status=400)
+    elif isinstance(exc, (OperationalError, InterfaceError)):
+        logger.error("database unavailable: %s", type(exc).__name__)
+        exc = ServiceUnavailable()
+    elif isinstance(exc, DatabaseError):
+        # Anything else from the database is ours to fix, but the client still gets JSON.
+        logger.exception("database error")
+        return Response(error_body(ERROR_MESSAGES[500], "server_error"), status=500)
+
+    if isinstance(exc, exceptions.ValidationError):
+        return _validation_response(exc)
+    if not isinstance(exc, exceptions.APIException):
+        return None  # a real bug: let Django's 500 handler (JSON in the example) log it
+
+    if isinstance(exc, APIError):
+        code = exc.error_code
+        status_code = exc.status_code
+    else:
+        status_code, code = exc.status_code, "error"
+        for klass, (mapped_status, mapped_code) in _DRF_CODES.items():
+            if isinstance(exc, klass):
+                status_code, code = mapped_status, mapped_code
+                break
+        if isinstance(exc.detail, dict) and "error_code" in exc.detail:
+            code = str(exc.detail["error_code"])
+    detail = exc.detail
+    if isinstance(detail, dict):
+        detail = detail.get("detail", ERROR_MESSAGES.get(status_code, "Error."))
+    elif isinstance(detail, list):
+        detail = detail[0] if detail else ERROR_MESSAGES.get(status_code, "Error.")
+
+    if isinstance(exc, exceptions.Throttled):
+        wait = exc.wait if exc.wait is not None else 1
+        headers["Retry-After"] = str(max(1, math.ceil(wait)))
+        detail = "Too many requests. Try again later."
+    if status_code == 503:
+        headers["Retry-After"] = "5"
+    if status_code == 401:
+        auth_header = getattr(exc, "auth_header", None)
+        view, request = context.get("view"), context.get("request")
+        if not auth_header and view is not None and request is not None:
+            auth_header = view.get_authenticate_header(request)
+        headers["WWW-Authenticate"] = auth_header or 'Bearer realm="api"'
+    return Response(error_body(str(detail), code), status=status_code, headers=headers)

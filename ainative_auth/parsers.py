@@ -1,0 +1,78 @@
+"""A JSON parser that turns every malformed body into a 400, never a 500.
+
+DRF's ``JSONParser`` lets ``RecursionError`` from deeply nested JSON escape (a 500),
+silently keeps the last of duplicate keys, and accepts any top-level value.
+"""
+
+from __future__ import annotations
+
+import codecs
+import json
+from typing import Any
+
+from rest_framework.exceptions import ParseError
+from rest_framework.parsers import JSONParser
+
+MAX_DEPTH = 32
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise ParseError(f"Duplicate key {key!r} in JSON body.")
+        result[key] = value
+    return result
+
+
+def _reject_constant(name: str) -> Any:
+    raise ParseError(f"{name} is not valid JSON.")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if value in (float("inf"), float("-inf")):
+        raise ParseError("Number out of range.")
+    return value
+
+
+def _depth(value: Any, limit: int) -> None:
+    stack = [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        if level > limit:
+            raise ParseError("JSON body is nested too deeply.")
+        if isinstance(item, dict):
+            stack.extend((child, level + 1) for child in item.values())
+        elif isinstance(item, list):
+            stack.extend((child, level + 1) for child in item)
+
+
+class StrictJSONParser(JSONParser):
+    """UTF-8 JSON objects only; duplicate keys, NaN/Infinity and deep nesting are 400."""
+
+    def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> Any:
+        parser_context = parser_context or {}
+        encoding = parser_context.get("encoding", "utf-8")
+        try:
+            if codecs.lookup(encoding).name != "utf-8":
+                raise ParseError("JSON bodies must be UTF-8.")
+        except LookupError as exc:
+            raise ParseError("Unsupported charset.") from exc
+        raw = stream.read() if stream is not None else b""
+        try:
+            text = raw.decode("utf-8")
+            data = json.loads(
+                text,
+                object_pairs_hook=_no_duplicates,
+                parse_constant=_reject_constant,
+                parse_float=_finite_float,
+            )
+        except ParseError:
+            raise
+        except (ValueError, RecursionError) as exc:
+            raise ParseError("Malformed JSON body.") from exc
+        if not isinstance(data, dict):
+            raise ParseError("The JSON body must be an object.")
+        _depth(data, MAX_DEPTH)
+        return data

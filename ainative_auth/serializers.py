@@ -1,0 +1,170 @@
+"""Request and response bodies. Serializers validate; services write."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth import password_validation
+from django.core.exceptions import ValidationError as DjangoValidationError
+from rest_framework import serializers
+
+from .conf import auth_settings
+from .emails import canonical_email
+
+
+class StrictCharField(serializers.CharField):
+    """A CharField that refuses numbers, booleans, lists and objects instead of coercing."""
+
+    default_error_messages = {"invalid": "Must be a string."}
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class StrictEmailField(serializers.EmailField):
+    default_error_messages = {"invalid": "Enter a valid email address."}
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("max_length", 254)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        # Check the length before the regex-heavy validators run.
+        if len(data) > 320:
+            self.fail("max_length", max_length=254)
+        return canonical_email(super().to_internal_value(data))
+
+
+class PasswordField(StrictCharField):
+    """Verified exactly as typed: no trimming; capped before any hashing."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("trim_whitespace", False)
+        kwargs.setdefault("write_only", True)
+        kwargs.setdefault("style", {"input_type": "password"})
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data: Any) -> str:
+        value = super().to_internal_value(data)
+        limit = int(auth_settings.PASSWORD_MAX_LENGTH)
+        if len(value) > limit:
+            raise serializers.ValidationError(
+                f"Ensure this field has no more than {limit} characters.", code="max_length"
+            )
+        return value
+
+
+class RejectUnknownFieldsMixin:
+    """Unknown keys in a body are a 400, not silently ignored (no mass assignment)."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, dict):
+            unknown = sorted(set(data) - set(self.fields))  # type: ignore[attr-defined]
+            if unknown:
+                raise serializers.ValidationError(
+                    {name: ["This field is not allowed."] for name in unknown}, code="unknown_field"
+                )
+        return super().to_internal_value(data)  # type: ignore[misc]
+
+
+def validate_new_password(password: str, user: Any) -> None:
+    try:
+        password_validation.validate_password(password, user)
+    except DjangoValidationError as exc:
+        raise serializers.ValidationError(list(exc.messages), code="password_invalid") from exc
+
+
+class RegisterSerializer(serializers.Serializer):
+    email = StrictEmailField()
+    password = PasswordField()
+    name = StrictCharField(allow_blank=True, required=False, default="")
+
+    def validate_name(self, value: str) -> str:
+        limit = int(auth_settings.NAME_MAX_LENGTH)
+        if len(value) > limit:
+            raise serializers.ValidationError(
+                f"Ensure this field has no more than {limit} characters.", code="max_length"
+            )
+        return value
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        from .services.accounts import build_user
+
+        user = build_user(attrs["email"], attrs.get("name", ""))
+        try:
+            validate_new_password(attrs["password"], user)
+        except serializers.ValidationError as exc:
+            raise serializers.ValidationError({"password": exc.detail}) from exc
+        return attrs
+
+
+class LoginSerializer(serializers.Serializer):
+    email = StrictEmailField()
+    password = PasswordField()
+
+
+class RefreshSerializer(serializers.Serializer):
+    refresh_token = StrictCharField(max_length=512)
+
+
+class ProfileUpdateSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
+    name = StrictCharField(allow_blank=True)
+
+    def validate_name(self, value: str) -> str:
+        return RegisterSerializer.validate_name(self, value)  # type: ignore[arg-type]
+
+
+class UserSerializer(serializers.Serializer):
+    """The user object (for the schema; ``adapter.serialize_user`` builds it)."""
+
+    id = serializers.IntegerField()
+    email = serializers.EmailField()
+    name = serializers.CharField()
+    email_verified = serializers.BooleanField()
+    created_at = serializers.DateTimeField()
+
+
+class TokenResponseSerializer(serializers.Serializer):
+    access_token = serializers.CharField()
+    refresh_token = serializers.CharField()
+    token_type = serializers.CharField(default="bearer")
+    expires_in = serializers.IntegerField()
+    user = UserSerializer()
+
+
+class DetailSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+
+
+class ErrorItemSerializer(serializers.Serializer):
+    field = serializers.CharField(allow_null=True)
+    code = serializers.CharField()
+    message = serializers.CharField()
+
+
+class ErrorSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+    error_code = serializers.CharField()
+    errors = ErrorItemSerializer(many=True, required=False)
+
+
+class SessionSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    device = serializers.CharField()
+    ip_address = serializers.IPAddressField(allow_null=True)
+    user_agent = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    last_used_at = serializers.DateTimeField()
+    expires_at = serializers.DateTimeField()
+    current = serializers.SerializerMethodField()
+
+    def get_current(self, session: Any) -> bool:
+        return session.id == self.context.get("current_session_id")
+
+
+class HealthSerializer(serializers.Serializer):
+    status = serializers.CharField()

@@ -1,0 +1,95 @@
+"""Accounts: register, login, profile."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from django.contrib.auth import authenticate, get_user_model, user_logged_in
+from django.core.exceptions import FieldDoesNotExist
+from django.db import IntegrityError, transaction
+from django.http import HttpRequest
+
+from ..adapter import get_adapter
+from ..conf import auth_settings
+from ..emails import canonical_email
+from ..exceptions import EmailTaken, Forbidden, InvalidCredentials
+from ..models import AccountEmail
+from ..signals import user_registered
+
+
+def email_in_use(email: str) -> bool:
+    user_model = get_user_model()
+    field = user_model.get_email_field_name()
+    return (
+        AccountEmail.objects.filter(email__iexact=email).exists()
+        or user_model._default_manager.filter(**{f"{field}__iexact": email}).exists()
+    )
+
+
+def build_user(email: str, name: str) -> Any:
+    """An unsaved user for ``email``/``name`` (also used to run the password validators)."""
+    user_model = get_user_model()
+    user = user_model(**{user_model.get_email_field_name(): email})
+    username_field = user_model.USERNAME_FIELD
+    if username_field != user_model.get_email_field_name():
+        try:
+            max_length = user_model._meta.get_field(username_field).max_length or 150
+        except FieldDoesNotExist:
+            max_length = 150
+        # The email is the login; the username only has to exist and be unique.
+        username = email if len(email) <= max_length else f"user_{secrets.token_hex(8)}"
+        setattr(user, username_field, username)
+    get_adapter().set_name(user, name)
+    return user
+
+
+def register(
+    *, email: str, password: str, name: str, request: HttpRequest | None = None
+) -> Any:
+    """Create an active user with an unverified email; raise ``EmailTaken`` on a duplicate.
+
+    The password is hashed before the duplicate check so that a 201 and a 409 cost the
+    same. The unique index on ``AccountEmail`` is the race guard: of concurrent sign-ups
+    for one address exactly one commits, the others get ``IntegrityError`` -> 409.
+    """
+    from allauth.account.models import EmailAddress
+
+    email = canonical_email(email)
+    user = build_user(email, name)
+    user.set_password(password)
+    if email_in_use(email):
+        raise EmailTaken()
+    try:
+        with transaction.atomic():
+            user.save()
+            AccountEmail.objects.create(user=user, email=email)
+            EmailAddress.objects.create(user=user, email=email, primary=True, verified=False)
+    except IntegrityError as exc:
+        raise EmailTaken() from exc
+    transaction.on_commit(
+        lambda: user_registered.send(sender=user.__class__, user=user, request=request)
+    )
+    return user
+
+
+def login(request: HttpRequest, *, email: str, password: str) -> Any:
+    """Check the credentials through Django's ``authenticate()``, and nothing else.
+
+    Wrong password, unknown email and inactive user all raise the same
+    ``InvalidCredentials``; the verified-email gate is only revealed after the password
+    was right.
+    """
+    user = authenticate(request, email=canonical_email(email), password=password)
+    if user is None:
+        raise InvalidCredentials()
+    if not auth_settings.ALLOW_UNVERIFIED_LOGIN and not get_adapter().is_email_verified(user):
+        raise Forbidden("Verify your email address before logging in.", "email_not_verified")
+    user_logged_in.send(sender=user.__class__, request=request, user=user)
+    return user
+
+
+def update_profile(user: Any, *, name: str) -> Any:
+    get_adapter().set_name(user, name)
+    user.save()
+    return user

@@ -1,0 +1,182 @@
+"""Sessions, access tokens and refresh-token rotation."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db.models import Q
+from django.utils import timezone
+
+from ..adapter import get_adapter
+from ..conf import auth_settings
+from ..exceptions import RefreshTokenInvalid, RefreshTokenReused
+from ..keys import new_salt, parse_refresh_token, refresh_token_for, refresh_token_matches
+from ..models import RefreshSession
+from ..signals import refresh_token_reused, session_revoked
+from ..tokens import encode_access_token
+
+logger = logging.getLogger("ainative_auth")
+
+# Revoked rows are kept this long (for replay detection and audit) before pruning.
+REVOKED_RETENTION = timedelta(days=1)
+
+
+def _user_may_authenticate(user: Any) -> bool:
+    return getattr(user, "is_active", True) is not False
+
+
+def prune_sessions(user: Any | None = None, now: datetime | None = None) -> int:
+    """Delete dead sessions (expired, or revoked a while ago); return how many."""
+    now = now or timezone.now()
+    dead = Q(absolute_expires_at__lte=now) | Q(expires_at__lte=now)
+    dead |= Q(revoked_at__lte=now - REVOKED_RETENTION)
+    queryset = RefreshSession.objects.filter(dead)
+    if user is not None:
+        queryset = queryset.filter(user=user)
+    deleted, _ = queryset.delete()
+    return deleted
+
+
+def start_session(
+    user: Any, *, ip_address: str | None = None, user_agent: str = ""
+) -> RefreshSession:
+    """A new server-side session for a fresh login (never reuses an old one)."""
+    now = timezone.now()
+    absolute = now + timedelta(seconds=int(auth_settings.SESSION_ABSOLUTE_LIFETIME))
+    idle = now + timedelta(seconds=int(auth_settings.REFRESH_TOKEN_LIFETIME))
+    user_agent = (user_agent or "")[:512]
+    # No cron needed: each login clears this user's dead rows.
+    prune_sessions(user, now)
+    return RefreshSession.objects.create(
+        user=user,
+        salt=new_salt(),
+        created_at=now,
+        last_used_at=now,
+        expires_at=min(idle, absolute),
+        absolute_expires_at=absolute,
+        ip_address=ip_address,
+        user_agent=user_agent,
+        device=get_adapter().describe_device(user_agent)[:100],
+    )
+
+
+def issue_tokens(user: Any, session: RefreshSession) -> dict[str, Any]:
+    """The token response for ``session``'s current generation."""
+    adapter = get_adapter()
+    access, lifetime = encode_access_token(user, session.id, adapter.extra_token_claims(user))
+    return {
+        "access_token": access,
+        "refresh_token": refresh_token_for(session.id, session.generation, session.salt),
+        "token_type": "bearer",
+        "expires_in": lifetime,
+        "user": adapter.serialize_user(user),
+    }
+
+
+def login_tokens(user: Any, *, ip_address: str | None, user_agent: str) -> dict[str, Any]:
+    return issue_tokens(user, start_session(user, ip_address=ip_address, user_agent=user_agent))
+
+
+def refresh(
+    token: str, *, ip_address: str | None = None, user_agent: str = ""
+) -> dict[str, Any]:
+    """Rotate ``token``: a new refresh token and access token, the old one spent.
+
+    - the current generation is consumed by one conditional UPDATE, so of two concurrent
+      refreshes exactly one advances the session and the other sees it advanced;
+    - the immediately previous generation, within ``REFRESH_REUSE_INTERVAL`` seconds of the
+      rotation, gets the same successor again (lost responses, parallel tabs);
+    - any other earlier generation is a replay of a stolen or leaked token: the whole
+      session is revoked.
+    """
+    parsed = parse_refresh_token(token)
+    if parsed is None:
+        raise RefreshTokenInvalid()
+    session_id, generation = parsed
+    session = RefreshSession.objects.select_related("user").filter(pk=session_id).first()
+    if session is None or not refresh_token_matches(token, session_id, generation, session.salt):
+        raise RefreshTokenInvalid()
+    now = timezone.now()
+    if not session.is_live(now) or not _user_may_authenticate(session.user):
+        raise RefreshTokenInvalid()
+
+    if generation == session.generation:
+        idle = now + timedelta(seconds=int(auth_settings.REFRESH_TOKEN_LIFETIME))
+        advanced = RefreshSession.objects.filter(
+            pk=session_id, generation=generation, revoked_at__isnull=True
+        ).update(
+            generation=generation + 1,
+            rotated_at=now,
+            last_used_at=now,
+            expires_at=min(idle, session.absolute_expires_at),
+            ip_address=ip_address,
+            user_agent=(user_agent or "")[:512],
+        )
+        if advanced:
+            session.generation = generation + 1
+            return issue_tokens(session.user, session)
+        session.refresh_from_db()
+        if session.revoked_at is not None:
+            raise RefreshTokenInvalid()
+
+    grace = timedelta(seconds=int(auth_settings.REFRESH_REUSE_INTERVAL))
+    if (
+        generation == session.generation - 1
+        and session.rotated_at is not None
+        and now - session.rotated_at <= grace
+    ):
+        return issue_tokens(session.user, session)
+
+    if generation < session.generation:
+        revoke_session(session, "reuse_detected")
+        logger.warning(
+            "refresh token reuse detected; session %s of user %s revoked",
+            session.id, session.user_id,
+        )
+        refresh_token_reused.send(sender=RefreshSession, session=session, ip_address=ip_address)
+        raise RefreshTokenReused()
+    raise RefreshTokenInvalid()
+
+
+def revoke_session(session: RefreshSession, reason: str) -> bool:
+    """Revoke one session; True if this call revoked it (False if it already was)."""
+    now = timezone.now()
+    changed = RefreshSession.objects.filter(pk=session.pk, revoked_at__isnull=True).update(
+        revoked_at=now, revoke_reason=reason
+    )
+    if changed:
+        session.revoked_at, session.revoke_reason = now, reason
+        session_revoked.send(sender=RefreshSession, session=session, reason=reason)
+    return bool(changed)
+
+
+def revoke_all_sessions(user: Any, reason: str, *, keep: uuid.UUID | None = None) -> int:
+    """Revoke every live session of ``user`` except ``keep``; return how many."""
+    queryset = RefreshSession.objects.filter(user=user, revoked_at__isnull=True)
+    if keep is not None:
+        queryset = queryset.exclude(pk=keep)
+    sessions = list(queryset)
+    return sum(revoke_session(session, reason) for session in sessions)
+
+
+def live_sessions(user: Any) -> list[RefreshSession]:
+    now = timezone.now()
+    return list(
+        RefreshSession.objects.filter(
+            user=user, revoked_at__isnull=True, expires_at__gt=now, absolute_expires_at__gt=now
+        ).order_by("-last_used_at")
+    )
+
+
+def get_user_session(user: Any, session_id: Any) -> RefreshSession | None:
+    try:
+        session_uuid = uuid.UUID(str(session_id))
+    except ValueError:
+        return None
+    now = timezone.now()
+    return RefreshSession.objects.filter(
+        pk=session_uuid, user=user, revoked_at__isnull=True, absolute_expires_at__gt=now
+    ).first()

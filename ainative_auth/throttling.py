@@ -1,0 +1,100 @@
+"""Per-scope rate limits on atomic cache counters.
+
+DRF's own throttles read-modify-write a list in the cache and are documented as not being
+a security measure; these use ``cache.add`` + ``cache.incr`` (atomic on Redis and on the
+local-memory cache), so parallel requests cannot slip past a limit. Counters live in the
+cache named by ``THROTTLE_CACHE``: use Redis to share them across processes.
+
+If the cache is down, throttled endpoints answer 503 instead of silently dropping limits.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from dataclasses import dataclass
+
+from django.core.cache import caches
+from rest_framework import exceptions
+
+from .conf import auth_settings
+from .exceptions import ServiceUnavailable
+
+logger = logging.getLogger("ainative_auth")
+
+_PERIODS = {"s": 1, "sec": 1, "second": 1, "m": 60, "min": 60, "minute": 60,
+            "h": 3600, "hour": 3600, "d": 86400, "day": 86400}
+
+
+@dataclass(frozen=True)
+class Rate:
+    limit: int
+    period: int
+
+    @classmethod
+    def parse(cls, text: str) -> Rate:
+        count, _, unit = str(text).partition("/")
+        unit = unit.strip().lower()
+        if unit.endswith("s") and unit[:-1] in _PERIODS:
+            unit = unit[:-1]
+        if not count.strip().isdigit() or unit not in _PERIODS:
+            raise ValueError(f"Bad throttle rate {text!r}; use e.g. '10/minute'")
+        return cls(int(count), _PERIODS[unit])
+
+
+def rate_for(scope: str) -> Rate | None:
+    text = auth_settings.THROTTLE_RATES.get(scope)
+    return Rate.parse(text) if text else None
+
+
+def _key(scope: str, kind: str, ident: str, window: int) -> str:
+    digest = hashlib.sha256(ident.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+    return f"ainative_auth:throttle:{scope}:{kind}:{digest}:{window}"
+
+
+def hit(scope: str, kind: str, ident: str, rate: Rate | None = None) -> None:
+    """Count one attempt for (scope, kind, ident); raise 429 past the limit.
+
+    ``kind`` names what is counted ("ip", "email", "key", ...), so one scope can limit by
+    several identities with the same rate.
+    """
+    rate = rate or rate_for(scope)
+    if rate is None:
+        return
+    now = time.time()
+    window = int(now // rate.period)
+    key = _key(scope, kind, ident, window)
+    cache = caches[auth_settings.THROTTLE_CACHE]
+    try:
+        cache.add(key, 0, timeout=rate.period + 1)
+        count = cache.incr(key)
+    except ValueError:
+        # The key expired between add() and incr(): start the window again.
+        count = 1
+        try:
+            cache.set(key, 1, timeout=rate.period + 1)
+        except Exception as exc:  # noqa: BLE001
+            raise _unavailable(exc) from exc
+    except Exception as exc:  # noqa: BLE001 - any cache backend error
+        raise _unavailable(exc) from exc
+    if count > rate.limit:
+        wait = (window + 1) * rate.period - now
+        raise exceptions.Throttled(wait=max(1, int(wait) + 1))
+
+
+def reset(scope: str, kind: str, ident: str) -> None:
+    """Forget the current window's count (e.g. an account's failures after a success)."""
+    rate = rate_for(scope)
+    if rate is None:
+        return
+    window = int(time.time() // rate.period)
+    try:
+        caches[auth_settings.THROTTLE_CACHE].delete(_key(scope, kind, ident, window))
+    except Exception:  # noqa: BLE001 - not resetting only makes the limit stricter
+        logger.warning("throttle reset failed for scope %s", scope)
+
+
+def _unavailable(exc: Exception) -> ServiceUnavailable:
+    logger.error("throttle cache unavailable: %s", type(exc).__name__)
+    return ServiceUnavailable()

@@ -1,0 +1,86 @@
+"""Access tokens: JWTs signed and verified by simplejwt's ``TokenBackend``.
+
+The algorithm is pinned (PyJWT gets ``algorithms=[ALGORITHM]``), `iss` and `aud` are always
+written and required, and every claim we rely on is type-checked before use.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import Any
+
+from rest_framework_simplejwt.backends import TokenBackend
+from rest_framework_simplejwt.exceptions import TokenBackendError
+
+from .conf import auth_settings
+from .keys import signing_key
+
+ACCESS_TOKEN_MAX_LENGTH = 4096
+_HMAC_ALGORITHMS = {"HS256", "HS384", "HS512"}
+
+
+class InvalidAccessToken(Exception):
+    """The token is malformed, forged, expired or not an access token."""
+
+
+def _backend() -> TokenBackend:
+    algorithm = auth_settings.JWT_ALGORITHM
+    if algorithm not in _HMAC_ALGORITHMS:
+        raise ValueError("AINATIVE_AUTH['JWT_ALGORITHM'] must be HS256, HS384 or HS512")
+    return TokenBackend(
+        algorithm,
+        signing_key=signing_key(),
+        audience=auth_settings.JWT_AUDIENCE,
+        issuer=auth_settings.JWT_ISSUER,
+        leeway=auth_settings.JWT_LEEWAY,
+    )
+
+
+def encode_access_token(
+    user: Any, session_id: uuid.UUID, extra_claims: dict[str, Any] | None = None
+) -> tuple[str, int]:
+    """Return (token, lifetime in seconds) for ``user`` in session ``session_id``."""
+    lifetime = int(auth_settings.ACCESS_TOKEN_LIFETIME)
+    now = int(time.time())
+    payload: dict[str, Any] = dict(extra_claims or {})
+    payload.update(
+        {
+            "token_type": "access",
+            "sub": str(user.pk),
+            "email": user.email or "",
+            "sid": session_id.hex,
+            "jti": uuid.uuid4().hex,
+            "iat": now,
+            "exp": now + lifetime,
+        }
+    )
+    return _backend().encode(payload), lifetime
+
+
+def decode_access_token(token: str) -> dict[str, Any]:
+    """Verify ``token`` and return its claims, or raise ``InvalidAccessToken``."""
+    if not isinstance(token, str) or not token or len(token) > ACCESS_TOKEN_MAX_LENGTH:
+        raise InvalidAccessToken("malformed")
+    try:
+        claims = _backend().decode(token)
+    except TokenBackendError as exc:
+        raise InvalidAccessToken(str(exc)) from exc
+    except Exception as exc:  # noqa: BLE001 - PyJWT raises a few non-InvalidTokenError types
+        raise InvalidAccessToken("malformed") from exc
+    if not isinstance(claims, dict) or claims.get("token_type") != "access":
+        raise InvalidAccessToken("wrong token type")
+    for name in ("exp", "iat"):
+        if type(claims.get(name)) is not int:
+            raise InvalidAccessToken(f"missing {name}")
+    if claims["iat"] > time.time() + int(auth_settings.JWT_LEEWAY):
+        raise InvalidAccessToken("issued in the future")
+    for name in ("sub", "sid", "jti"):
+        value = claims.get(name)
+        if not isinstance(value, str) or not value or len(value) > 64:
+            raise InvalidAccessToken(f"missing {name}")
+    try:
+        claims["sid"] = uuid.UUID(hex=claims["sid"])
+    except ValueError as exc:
+        raise InvalidAccessToken("bad sid") from exc
+    return claims

@@ -1,0 +1,237 @@
+"""Settings of the example project: everything from the environment, safe defaults.
+
+Nothing to set up for a first run: SQLite, an in-process cache, mail to the console, and
+a SECRET_KEY generated once into a git-ignored file.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+import dj_database_url
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def env_bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_list(name: str, default: str) -> list[str]:
+    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+def load_secret_key() -> str:
+    """SECRET_KEY from the environment, or from a file made once, so that the server and
+    management commands (which mint keys) agree."""
+    if os.environ.get("SECRET_KEY"):
+        return os.environ["SECRET_KEY"]
+    path = BASE_DIR / ".secret_key"
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        key = secrets.token_urlsafe(50)
+        try:
+            with open(path, "x") as handle:
+                handle.write(key)
+            path.chmod(0o600)
+        except FileExistsError:  # another process made it first
+            return path.read_text().strip()
+        return key
+
+
+def parse_throttle_rates(text: str) -> dict[str, str | None]:
+    """``register=100/hour,login=10/minute`` (``none`` disables a scope)."""
+    rates: dict[str, str | None] = {}
+    for item in text.split(","):
+        if "=" in item:
+            scope, _, rate = item.partition("=")
+            rate = rate.strip()
+            rates[scope.strip()] = None if rate.lower() in ("", "none", "off") else rate
+    return rates
+
+
+SECRET_KEY = load_secret_key()
+DEBUG = env_bool("DEBUG", False)
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]")
+FRONTEND_URL = os.environ.get("FRONTEND_URL", "http://localhost:3000").rstrip("/")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "drf_spectacular",
+    "allauth",
+    "allauth.account",
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.github",
+    "allauth.socialaccount.providers.openid_connect",
+    "ainative_auth",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "example_project.middleware.JSONErrorsMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
+]
+
+ROOT_URLCONF = "example_project.urls"
+WSGI_APPLICATION = "example_project.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASES = {
+    "default": dj_database_url.parse(
+        os.environ.get("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
+        conn_max_age=60,
+        conn_health_checks=True,
+    )
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Fail fast (503) when the database is down instead of hanging a worker.
+    DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = 5
+
+_cache_url = os.environ.get("CACHE_URL") or os.environ.get("REDIS_URL")
+if _cache_url:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": _cache_url,
+            "KEY_PREFIX": "ainative-example",
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# argon2id first (parameters documented in ainative_auth.hashers); the others only verify
+# old hashes, which are upgraded on the next login.
+PASSWORD_HASHERS = [
+    "ainative_auth.hashers.Argon2idPasswordHasher",
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+     "OPTIONS": {"min_length": 8}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+AUTHENTICATION_BACKENDS = [
+    "ainative_auth.backends.EmailBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "AINative <no-reply@localhost>")
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["ainative_auth.authentication.JWTAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["ainative_auth.parsers.StrictJSONParser"],
+    "EXCEPTION_HANDLER": "ainative_auth.exceptions.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "AINative auth API",
+    "DESCRIPTION": "Authentication API served by the ainative_auth Django app.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+
+# allauth keeps the verified-email records and social accounts; ainative_auth drives the
+# flows, so allauth's own rate limits are off (ours cover every endpoint).
+ACCOUNT_LOGIN_METHODS = {"email"}
+ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*"]
+ACCOUNT_UNIQUE_EMAIL = True
+ACCOUNT_EMAIL_VERIFICATION = "optional"
+ACCOUNT_RATE_LIMITS = False
+SOCIALACCOUNT_STORE_TOKENS = False
+
+_oauth_redirects = env_list("OAUTH_REDIRECT_URIS", f"{FRONTEND_URL}/auth/callback")
+AINATIVE_AUTH = {
+    "FRONTEND_URL": FRONTEND_URL,
+    "THROTTLE_RATES": parse_throttle_rates(os.environ.get("AINATIVE_AUTH_THROTTLE_RATES", "")),
+    "OAUTH_REDIRECT_URIS": _oauth_redirects,
+}
+
+# Social providers: configured only when their client id is set.
+SOCIALACCOUNT_PROVIDERS: dict = {}
+if os.environ.get("GITHUB_CLIENT_ID"):
+    SOCIALACCOUNT_PROVIDERS["github"] = {
+        "APPS": [{"client_id": os.environ["GITHUB_CLIENT_ID"],
+                  "secret": os.environ.get("GITHUB_CLIENT_SECRET", "")}],
+        "SCOPE": ["read:user", "user:email"],
+    }
+    if os.environ.get("GITHUB_URL"):
+        SOCIALACCOUNT_PROVIDERS["github"]["GITHUB_URL"] = os.environ["GITHUB_URL"]
+if os.environ.get("LINKEDIN_CLIENT_ID"):
+    SOCIALACCOUNT_PROVIDERS["openid_connect"] = {
+        "APPS": [{
+            "provider_id": "linkedin",
+            "name": "LinkedIn",
+            "client_id": os.environ["LINKEDIN_CLIENT_ID"],
+            "secret": os.environ.get("LINKEDIN_CLIENT_SECRET", ""),
+            "settings": {
+                "server_url": os.environ.get("LINKEDIN_SERVER_URL",
+                                             "https://www.linkedin.com/oauth"),
+            },
+        }],
+    }
+
+# Security headers (R5). HSTS only matters over HTTPS; harmless on the local http server.
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "no-referrer"
+X_FRAME_OPTIONS = "DENY"
+SECURE_HSTS_SECONDS = 0 if DEBUG else 31536000
+SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
+SESSION_COOKIE_HTTPONLY = True
+# Set SECURE_COOKIES=1 behind HTTPS; the local server speaks plain http.
+SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", False)
+CSRF_COOKIE_SECURE = env_bool("SECURE_COOKIES", False)
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "loggers": {"ainative_auth": {"handlers": ["console"], "level": "INFO"}},
+}

@@ -1,0 +1,34 @@
+"""Test settings: the example project, with fast hashing, mail in memory, loose limits.
+
+DATABASE_URL / REDIS_URL switch the run to PostgreSQL / Redis (CI does both).
+"""
+
+import os
+
+from example_project.settings import *  # noqa: F403
+from example_project.settings import AINATIVE_AUTH, PASSWORD_HASHERS
+
+DEBUG = False
+PASSWORD_HASHERS = ["tests.hashers.FastArgon2idPasswordHasher", *PASSWORD_HASHERS]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+
+if os.environ.get("REDIS_URL"):
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": os.environ["REDIS_URL"],
+            "KEY_PREFIX": "ainative-tests",
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+AINATIVE_AUTH = {
+    **AINATIVE_AUTH,
+    "FRONTEND_URL": "https://app.example.com",
+    # Generous limits so that only the throttling tests (which lower them) ever hit one.
+    "THROTTLE_RATES": {scope: "10000/minute" for scope in (
+        "login", "register", "refresh", "forgot_password", "reset_password", "verify_email",
+        "resend_verification", "change_password", "oauth", "api_key")},
+    "OAUTH_REDIRECT_URIS": ["https://app.example.com/auth/callback"],
+}
