@@ -18,5 +18,7 @@ class IsSessionAuthenticated(BasePermission):
         if not (request.user and request.user.is_authenticated):
             return False
         if not isinstance(request.auth, AccessToken):
-            raise Forbidden("This endpoint needs a user session (Bearer token).", "session_required")
+            raise Forbidden(
+                "This endpoint needs a user session (Bearer token).", "session_required"
+            )
         return True

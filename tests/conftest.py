@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import os
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 from django.core.cache import cache
@@ -88,3 +89,9 @@ def bearer_client(tokens: dict[str, Any]) -> APIClient:
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens['access_token']}")
     return client
+
+
+# --- fixtures: api keys (issue 3) ---
+
+
+# --- fixtures: email flows (issue 4) ---

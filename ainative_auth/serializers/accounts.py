@@ -1,81 +1,19 @@
-"""Request and response bodies. Serializers validate; services write."""
+"""Bodies of the account and session endpoints."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth import password_validation
-from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
-from .conf import auth_settings
-from .emails import canonical_email
-
-
-class StrictCharField(serializers.CharField):
-    """A CharField that refuses numbers, booleans, lists and objects instead of coercing."""
-
-    default_error_messages = {"invalid": "Must be a string."}
-
-    def to_internal_value(self, data: Any) -> str:
-        if not isinstance(data, str):
-            self.fail("invalid")
-        return super().to_internal_value(data)
-
-
-class StrictEmailField(serializers.EmailField):
-    default_error_messages = {"invalid": "Enter a valid email address."}
-
-    def __init__(self, **kwargs: Any) -> None:
-        kwargs.setdefault("max_length", 254)
-        super().__init__(**kwargs)
-
-    def to_internal_value(self, data: Any) -> str:
-        if not isinstance(data, str):
-            self.fail("invalid")
-        # Check the length before the regex-heavy validators run.
-        if len(data) > 320:
-            self.fail("max_length", max_length=254)
-        return canonical_email(super().to_internal_value(data))
-
-
-class PasswordField(StrictCharField):
-    """Verified exactly as typed: no trimming; capped before any hashing."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        kwargs.setdefault("trim_whitespace", False)
-        kwargs.setdefault("write_only", True)
-        kwargs.setdefault("style", {"input_type": "password"})
-        super().__init__(**kwargs)
-
-    def to_internal_value(self, data: Any) -> str:
-        value = super().to_internal_value(data)
-        limit = int(auth_settings.PASSWORD_MAX_LENGTH)
-        if len(value) > limit:
-            raise serializers.ValidationError(
-                f"Ensure this field has no more than {limit} characters.", code="max_length"
-            )
-        return value
-
-
-class RejectUnknownFieldsMixin:
-    """Unknown keys in a body are a 400, not silently ignored (no mass assignment)."""
-
-    def to_internal_value(self, data: Any) -> Any:
-        if isinstance(data, dict):
-            unknown = sorted(set(data) - set(self.fields))  # type: ignore[attr-defined]
-            if unknown:
-                raise serializers.ValidationError(
-                    {name: ["This field is not allowed."] for name in unknown}, code="unknown_field"
-                )
-        return super().to_internal_value(data)  # type: ignore[misc]
-
-
-def validate_new_password(password: str, user: Any) -> None:
-    try:
-        password_validation.validate_password(password, user)
-    except DjangoValidationError as exc:
-        raise serializers.ValidationError(list(exc.messages), code="password_invalid") from exc
+from ..conf import auth_settings
+from .fields import (
+    PasswordField,
+    RejectUnknownFieldsMixin,
+    StrictCharField,
+    StrictEmailField,
+    validate_new_password,
+)
 
 
 class RegisterSerializer(serializers.Serializer):
@@ -92,7 +30,7 @@ class RegisterSerializer(serializers.Serializer):
         return value
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        from .services.accounts import build_user
+        from ..services.accounts import build_user
 
         user = build_user(attrs["email"], attrs.get("name", ""))
         try:

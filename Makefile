@@ -1,0 +1,51 @@
+# `make run` and `make test` bootstrap their own virtualenvs; nothing else to install.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 >/dev/null 2>&1 && python3.11 -c '' 2>/dev/null && echo python3.11 || echo python3)
+# Python 3.12+ for the Django 6.x pass, when this machine has one (pyenv shims included).
+PYTHON312 ?= $(shell for p in python3.13 python3.12 $$(ls -d $$HOME/.pyenv/versions/3.1[23]*/bin/python3 2>/dev/null); do "$$p" -c 'import sys; assert sys.version_info >= (3, 12)' >/dev/null 2>&1 && { echo "$$p"; break; }; done)
+VENV := .venv
+VENV6 := .venv-django6
+PORT ?= 8000
+PYTEST_ARGS ?=
+
+.PHONY: run test test-main test-custom-user test-django6 bench lint clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q -e '.[dev]'
+	touch $@
+
+$(VENV6)/.installed: pyproject.toml
+	$(PYTHON312) -m venv $(VENV6)
+	$(VENV6)/bin/pip install -q -e '.[dev]' 'django>=6.0,<7'
+	touch $@
+
+run: $(VENV)/.installed
+	$(VENV)/bin/python manage.py migrate --noinput
+	$(VENV)/bin/python manage.py runserver --insecure 127.0.0.1:$(PORT)
+
+test: test-main test-custom-user
+	@if [ -n "$(PYTHON312)" ]; then $(MAKE) --no-print-directory test-django6; \
+	else echo "No Python >= 3.12 here: skipping the Django 6.x pass."; fi
+
+test-main: $(VENV)/.installed
+	$(VENV)/bin/python manage.py makemigrations --check --dry-run
+	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
+
+# The same flows against a custom user model whose USERNAME_FIELD is the email.
+test-custom-user: $(VENV)/.installed
+	$(VENV)/bin/python -m pytest -p no:cacheprovider --ds=tests.settings_custom_user \
+	    -m "not postgres" tests/test_register.py tests/test_login.py tests/test_sessions.py $(PYTEST_ARGS)
+
+test-django6: $(VENV6)/.installed
+	$(VENV6)/bin/python -c 'import django; print("Django", django.get_version())'
+	$(VENV6)/bin/python -m pytest $(PYTEST_ARGS)
+
+bench: $(VENV)/.installed
+	$(VENV)/bin/python benchmarks/run.py
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check ainative_auth example_project tests
+
+clean:
+	rm -rf $(VENV) $(VENV6) build dist *.egg-info

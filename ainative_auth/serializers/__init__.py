@@ -1,0 +1,4 @@
+"""Request and response bodies, split by flow. Serializers validate; services write."""
+
+from .accounts import *  # noqa: F403
+from .fields import *  # noqa: F403
