@@ -11,6 +11,7 @@ import secrets
 from pathlib import Path
 
 import dj_database_url
+import django
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -133,9 +134,11 @@ else:
 
 # argon2id first (parameters documented in ainative_auth.hashers); the others only verify
 # old hashes, which are upgraded on the next login.
+# Django picks the verifying hasher by algorithm name, the *last* listed one winning: listing
+# Django's Argon2PasswordHasher (also "argon2") after ours would verify every login outside
+# our concurrency bound. Ours verifies any argon2 hash, Django-default parameters included.
 PASSWORD_HASHERS = [
     "ainative_auth.hashers.Argon2idPasswordHasher",
-    "django.contrib.auth.hashers.Argon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
 ]
 AUTH_PASSWORD_VALIDATORS = [
@@ -158,7 +161,13 @@ STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+# Console by default, so a new user sees verification and reset links in the server output.
+_email_backend = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+if django.VERSION >= (6, 1):
+    # Django 6.1 replaces EMAIL_BACKEND & co. with MAILERS.
+    MAILERS = {"default": {"BACKEND": _email_backend}}
+else:
+    EMAIL_BACKEND = _email_backend
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "AINative <no-reply@localhost>")
 
 REST_FRAMEWORK = {

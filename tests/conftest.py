@@ -91,6 +91,26 @@ def bearer_client(tokens: dict[str, Any]) -> APIClient:
     return client
 
 
+@pytest.fixture
+def mail_backend(settings: Any) -> Callable[..., None]:
+    """Switch the email backend for one test, on Django 5.2 (EMAIL_*) and 6.1+ (MAILERS).
+
+    ``mail_backend("path.to.Backend", host="127.0.0.1", port=2525)``; the options are
+    MAILERS ``OPTIONS`` on 6.1+, and ``EMAIL_HOST``/``EMAIL_PORT``/... settings before.
+    """
+    import django
+
+    def _use(backend: str, **options: Any) -> None:
+        if django.VERSION >= (6, 1):
+            settings.MAILERS = {"default": {"BACKEND": backend, "OPTIONS": options}}
+        else:
+            settings.EMAIL_BACKEND = backend
+            for key, value in options.items():
+                setattr(settings, f"EMAIL_{key.upper()}", value)
+
+    return _use
+
+
 # --- fixtures: api keys (issue 3) ---
 
 

@@ -5,12 +5,17 @@ DATABASE_URL / REDIS_URL switch the run to PostgreSQL / Redis (CI does both).
 
 import os
 
+import django
+
 from example_project.settings import *  # noqa: F403
 from example_project.settings import AINATIVE_AUTH, PASSWORD_HASHERS
 
 DEBUG = False
 PASSWORD_HASHERS = ["tests.hashers.FastArgon2idPasswordHasher", *PASSWORD_HASHERS]
-EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+if django.VERSION >= (6, 1):
+    MAILERS = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 
 if os.environ.get("REDIS_URL"):
     CACHES = {
