@@ -8,4 +8,5 @@ class AINativeAuthConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from . import checks  # noqa: F401  (registers the system checks)
+        # checks registers the system checks; receivers mails a link when a user registers.
+        from . import checks, receivers  # noqa: F401

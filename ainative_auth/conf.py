@@ -65,6 +65,9 @@ DEFAULTS: dict[str, Any] = {
     "VERIFY_EMAIL_TOKEN_LIFETIME": 24 * 3600,
     # Seconds a password-reset token stays valid.
     "RESET_PASSWORD_TOKEN_LIFETIME": 3600,
+    # Send mail from a per-process background thread (after commit, with retries), so SMTP
+    # latency and outages never show in responses; False sends inline after commit.
+    "SEND_MAIL_IN_BACKGROUND": True,
     # Scopes given to an API key created without scopes.
     "API_KEY_DEFAULT_SCOPES": ["*"],
     # Most live (not revoked, not expired) API keys one user may hold.

@@ -33,6 +33,23 @@ class APIError(exceptions.APIException):
             self.error_code = error_code
 
 
+class EmailTokenInvalid(APIError):
+    """A verification or reset token that is garbage, tampered, expired or already used:
+    one 400 body for all, so the answer tells a prober nothing. (A 400, not a 401: the
+    client's session is not in question.)"""
+
+    error_code = "token_invalid"
+    default_detail = "The link is invalid or has expired. Request a new one."
+
+
+class InvalidCurrentPassword(APIError):
+    """Change-password with a wrong ``current_password``: a 400, because a 401 would make
+    most SPAs drop a session that is still perfectly valid."""
+
+    error_code = "invalid_current_password"
+    default_detail = "The current password is not correct."
+
+
 class Unauthorized(APIError):
     status_code = status.HTTP_401_UNAUTHORIZED
     error_code = "not_authenticated"
@@ -59,10 +76,24 @@ class RefreshTokenReused(Unauthorized):
     default_detail = "This refresh token was already used; the session has been revoked."
 
 
+class APIKeyInvalid(Unauthorized):
+    """Every bad ``X-API-Key`` (malformed, unknown, wrong secret, revoked, expired, inactive
+    owner) gets this one body, so the answer tells a prober nothing."""
+
+    error_code = "api_key_invalid"
+    default_detail = "The API key is invalid, expired or revoked."
+    auth_header = 'APIKey realm="api"'
+
+
 class Forbidden(APIError):
     status_code = status.HTTP_403_FORBIDDEN
     error_code = "permission_denied"
     default_detail = "You do not have permission to perform this action."
+
+
+class InsufficientScope(Forbidden):
+    error_code = "insufficient_scope"
+    default_detail = "The API key does not have the scope this action needs."
 
 
 class Conflict(APIError):
@@ -74,6 +105,11 @@ class Conflict(APIError):
 class EmailTaken(Conflict):
     error_code = "email_taken"
     default_detail = "An account with this email already exists."
+
+
+class APIKeyLimitReached(Conflict):
+    error_code = "api_key_limit_reached"
+    default_detail = "This account already has the maximum number of API keys."
 
 
 class NotFound(APIError):

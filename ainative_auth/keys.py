@@ -10,11 +10,13 @@ successor without keeping it anywhere.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import re
 import secrets
 import uuid
+import zlib
 
 from django.conf import settings
 
@@ -69,3 +71,126 @@ def refresh_token_matches(token: str, session_id: uuid.UUID, generation: int, sa
     return hmac.compare_digest(
         token.encode(), refresh_token_for(session_id, generation, salt).encode()
     )
+
+
+# --- API keys ---------------------------------------------------------------------------
+#
+# ``ak_<public id>_<secret><checksum>``: a 12-character public id (the database lookup key,
+# safe to show and log), a 32-character secret (base62, ~190 bits from ``secrets``) and a
+# 6-character CRC32 checksum of everything before it. The checksum is not a security
+# control: it lets the server (and secret scanners, offline) reject typos, truncations and
+# random probes without a database query, the way GitHub's token format does.
+#
+# Only ``HMAC-SHA256(pepper, "<public id>:<secret>")`` is stored. A 190-bit random secret
+# cannot be brute-forced from a fast hash, so a password hasher would only add latency to
+# every request (djangorestframework-api-key#173); the pepper (derived from SECRET_KEY)
+# means a stolen database alone cannot even test candidate keys.
+
+API_KEY_PREFIX = "ak_"
+API_KEY_ID_LENGTH = 12
+API_KEY_SECRET_LENGTH = 32
+API_KEY_CHECKSUM_LENGTH = 6
+API_KEY_LENGTH = (
+    len(API_KEY_PREFIX) + API_KEY_ID_LENGTH + 1 + API_KEY_SECRET_LENGTH + API_KEY_CHECKSUM_LENGTH
+)
+_BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+# Explicit ASCII classes: ``\w``/``\d`` would accept non-ASCII letters and digits.
+_API_KEY_RE = re.compile(
+    rf"ak_([0-9A-Za-z]{{{API_KEY_ID_LENGTH}}})_([0-9A-Za-z]{{{API_KEY_SECRET_LENGTH}}})"
+    rf"([0-9A-Za-z]{{{API_KEY_CHECKSUM_LENGTH}}})"
+)
+_PUBLIC_ID_RE = re.compile(rf"[0-9A-Za-z]{{{API_KEY_ID_LENGTH}}}")
+
+
+def _random_base62(length: int) -> str:
+    return "".join(secrets.choice(_BASE62) for _ in range(length))
+
+
+def _api_key_checksum(body: str) -> str:
+    value = zlib.crc32(body.encode("ascii"))
+    digits = []
+    for _ in range(API_KEY_CHECKSUM_LENGTH):  # 62**6 > 2**32: always fits
+        value, digit = divmod(value, 62)
+        digits.append(_BASE62[digit])
+    return "".join(reversed(digits))
+
+
+def new_api_key() -> tuple[str, str, str]:
+    """A fresh key: (public id, secret, plaintext). Show the plaintext once; store neither."""
+    public_id = _random_base62(API_KEY_ID_LENGTH)
+    secret = _random_base62(API_KEY_SECRET_LENGTH)
+    return public_id, secret, api_key_plaintext(public_id, secret)
+
+
+def new_api_key_secret(public_id: str) -> tuple[str, str]:
+    """A new secret for an existing public id (rotation): (secret, plaintext)."""
+    secret = _random_base62(API_KEY_SECRET_LENGTH)
+    return secret, api_key_plaintext(public_id, secret)
+
+
+def api_key_plaintext(public_id: str, secret: str) -> str:
+    body = f"{API_KEY_PREFIX}{public_id}_{secret}"
+    return body + _api_key_checksum(body)
+
+
+def api_key_display_prefix(public_id: str) -> str:
+    """What lists and the admin show to identify a key: ``ak_<public id>``."""
+    return f"{API_KEY_PREFIX}{public_id}"
+
+
+def is_api_key_public_id(value: object) -> bool:
+    return isinstance(value, str) and _PUBLIC_ID_RE.fullmatch(value) is not None
+
+
+def parse_api_key(value: object) -> tuple[str, str] | None:
+    """(public id, secret) of a well-formed key with a valid checksum, else None.
+
+    The length is checked first, so a 64 KB header costs one ``len()``; whitespace, control
+    characters, a wrong prefix or case, extra ``_`` segments and typos all fail here,
+    before any database query.
+    """
+    if not isinstance(value, str) or len(value) != API_KEY_LENGTH:
+        return None
+    match = _API_KEY_RE.fullmatch(value)
+    if match is None:
+        return None
+    public_id, secret, checksum = match.groups()
+    expected = _api_key_checksum(value[: -API_KEY_CHECKSUM_LENGTH])
+    if not hmac.compare_digest(checksum, expected):
+        return None
+    return public_id, secret
+
+
+@functools.lru_cache(maxsize=8)
+def _api_key_pepper(secret_key: str) -> bytes:
+    # A key of its own, so an API-key hash is never also a valid Django or JWT signature.
+    label = b"ainative_auth.api-key-pepper.v1"
+    return hmac.new(secret_key.encode(), label, hashlib.sha256).digest()
+
+
+def _secret_keys() -> list[str]:
+    return [settings.SECRET_KEY, *getattr(settings, "SECRET_KEY_FALLBACKS", [])]
+
+
+def hash_api_key_secret(public_id: str, secret: str, secret_key: str | None = None) -> str:
+    """HMAC-SHA256 hex (64 characters) of the key's secret, bound to its public id.
+
+    Derived from SECRET_KEY rather than the JWT signing key: rotating the signing key logs
+    every user out, but should not break every server's API key.
+    """
+    pepper = _api_key_pepper(secret_key or settings.SECRET_KEY)
+    return hmac.new(pepper, f"{public_id}:{secret}".encode(), hashlib.sha256).hexdigest()
+
+
+def api_key_secret_matches(public_id: str, secret: str, stored_hashes: list[str]) -> bool:
+    """Constant-time check of ``secret`` against the stored hashes (current, previous).
+
+    Hashes made under a key in ``SECRET_KEY_FALLBACKS`` still match, so SECRET_KEY can be
+    rotated the Django way without revoking every API key at once.
+    """
+    for secret_key in _secret_keys():
+        candidate = hash_api_key_secret(public_id, secret, secret_key)
+        for stored in stored_hashes:
+            if stored and hmac.compare_digest(candidate, stored):
+                return True
+    return False

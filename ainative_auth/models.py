@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
 from django.conf import settings
 from django.db import models
@@ -72,3 +73,61 @@ class RefreshSession(models.Model):
         return (
             self.revoked_at is None and self.expires_at > now and self.absolute_expires_at > now
         )
+
+
+class APIKey(models.Model):
+    """A long-lived credential for a server or an AI agent, acting as its owner.
+
+    The plaintext (``ak_<public_id>_<secret><checksum>``, see ``keys.py``) is shown once
+    and never stored: only an HMAC of the secret is. ``public_id`` is what requests are
+    looked up by and what lists show. After a rotation the previous secret's hash is kept
+    until ``previous_secret_expires_at`` (the configured overlap), so deployments can
+    switch over without downtime.
+    """
+
+    public_id = models.CharField(max_length=16, unique=True, editable=False)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="ainative_api_keys"
+    )
+    name = models.CharField(max_length=100)
+    # A list of scope strings; "*" grants every scope.
+    scopes = models.JSONField(default=list, blank=True)
+    secret_hash = models.CharField(max_length=64, editable=False)
+    previous_secret_hash = models.CharField(max_length=64, blank=True, default="",
+                                            editable=False)
+    previous_secret_expires_at = models.DateTimeField(null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    rotated_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    last_used_ip = models.GenericIPAddressField(null=True, blank=True)
+    # Overrides THROTTLE_RATES["api_key"] for this key, e.g. "6000/minute"; empty = default.
+    throttle_rate = models.CharField(max_length=32, null=True, blank=True)
+
+    class Meta:
+        verbose_name = "API key"
+        verbose_name_plural = "API keys"
+        indexes = [
+            models.Index(fields=["user", "revoked_at"], name="ainative_apikey_user_idx"),
+        ]
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.prefix} ({self.name})"
+
+    @property
+    def prefix(self) -> str:
+        return f"ak_{self.public_id}"
+
+    def is_expired(self, now: datetime | None = None) -> bool:
+        return self.expires_at is not None and self.expires_at <= (now or timezone.now())
+
+    def state(self, now: datetime | None = None) -> str:
+        """ "active", "expired" or "revoked" (revocation wins)."""
+        if self.revoked_at is not None:
+            return "revoked"
+        return "expired" if self.is_expired(now) else "active"
+
+    def has_scope(self, scope: str) -> bool:
+        return "*" in self.scopes or scope in self.scopes

@@ -10,6 +10,7 @@ import codecs
 import json
 from typing import Any
 
+from django.utils.http import parse_header_parameters
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import JSONParser
 
@@ -53,7 +54,10 @@ class StrictJSONParser(JSONParser):
 
     def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> Any:
         parser_context = parser_context or {}
-        encoding = parser_context.get("encoding", "utf-8")
+        # Django silently drops a charset it cannot look up (`x-unknown`) and decodes as
+        # UTF-8; the header itself is checked here so that any named charset but UTF-8 is 400.
+        _, params = parse_header_parameters(media_type or "")
+        encoding = params.get("charset") or parser_context.get("encoding") or "utf-8"
         try:
             if codecs.lookup(encoding).name != "utf-8":
                 raise ParseError("JSON bodies must be UTF-8.")

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 
 from .authentication import AccessToken
-from .exceptions import Forbidden
+from .exceptions import Forbidden, InsufficientScope
+from .models import APIKey
 
 
 class IsSessionAuthenticated(BasePermission):
@@ -20,5 +22,89 @@ class IsSessionAuthenticated(BasePermission):
         if not isinstance(request.auth, AccessToken):
             raise Forbidden(
                 "This endpoint needs a user session (Bearer token).", "session_required"
+            )
+        return True
+
+
+class HasVerifiedEmail(BasePermission):
+    """The user's current address is verified (allauth's ``EmailAddress``), else 403
+    ``email_not_verified``. Anonymous requests are left to ``IsAuthenticated`` (401)::
+
+        permission_classes = [IsAuthenticated, HasVerifiedEmail]
+    """
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        from .adapter import get_adapter
+
+        if not (request.user and request.user.is_authenticated):
+            return False
+        if not get_adapter().is_email_verified(request.user):
+            raise Forbidden("Verify your email address to use this endpoint.",
+                            "email_not_verified")
+        return True
+
+
+def scopes_grant(granted: Iterable[str], needed: Iterable[str]) -> bool:
+    """Whether ``granted`` covers every scope in ``needed`` ("*" covers everything)."""
+    granted = set(granted)
+    return "*" in granted or set(needed) <= granted
+
+
+class HasScope(BasePermission):
+    """API keys must hold the view's scopes; JWT sessions are not scope-limited.
+
+    Declare the scopes either on the permission::
+
+        permission_classes = [IsAuthenticated, HasScope.require("credits:read")]
+
+    or on the view, for all methods or per method (a method missing from the dict is
+    closed to API keys)::
+
+        permission_classes = [IsAuthenticated, HasScope]
+        required_scopes = {"GET": [], "PATCH": ["profile:write"]}
+
+    An empty list means "any valid key". A key needs every listed scope; a key with "*"
+    has them all. A key lacking one gets 403 ``insufficient_scope``. Combine with
+    ``IsAuthenticated``: this class only judges API keys.
+
+    ``AuthenticatedAPIView`` refuses API keys outright (403 ``insufficient_scope``) on
+    views that have no ``HasScope``: an endpoint is reachable by keys only when it says so.
+    """
+
+    required_scopes: tuple[str, ...] | None = None
+
+    @classmethod
+    def require(cls, *scopes: str) -> type[HasScope]:
+        """A ``HasScope`` subclass demanding ``scopes`` on every method."""
+        return type(f"HasScope_{'_'.join(scopes) or 'any'}", (cls,), {
+            "required_scopes": tuple(scopes),
+        })
+
+    def scopes_for(self, request: Request, view: Any) -> tuple[str, ...] | None:
+        """The scopes this request needs; None when API keys may not use it at all."""
+        if self.required_scopes is not None:
+            return self.required_scopes
+        declared = getattr(view, "required_scopes", None)
+        if declared is None:
+            return None
+        if isinstance(declared, dict):
+            method = request.method or ""
+            if method not in declared and method in ("HEAD", "OPTIONS"):
+                method = "GET"
+            scopes = declared.get(method)
+            return None if scopes is None else tuple(scopes)
+        return tuple(declared)
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        key = request.auth
+        if not isinstance(key, APIKey):
+            return True  # JWT sessions (and anonymous requests, for IsAuthenticated to judge)
+        needed = self.scopes_for(request, view)
+        if needed is None:
+            raise InsufficientScope("This endpoint cannot be used with an API key.")
+        missing = [scope for scope in needed if not key.has_scope(scope)]
+        if missing:
+            raise InsufficientScope(
+                f"The API key lacks the scope {', '.join(missing)} needed here."
             )
         return True

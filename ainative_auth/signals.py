@@ -8,9 +8,27 @@ from django.dispatch import Signal
 user_registered = Signal()
 
 # A session ended. Arguments: session, reason ("logout", "logout_all", "revoked",
-# "reuse_detected", "password_changed", "password_reset").
+# "reuse_detected", "password_changed", "password_reset", "deactivated").
 session_revoked = Signal()
 
 # A rotated refresh token was presented again outside the grace window; the session is
 # revoked. Arguments: session, ip_address. Hook alerts here.
 refresh_token_reused = Signal()
+
+# A user's address was verified (sent after commit, once per address). Arguments: user,
+# email, request (may be None).
+email_verified = Signal()
+
+# A user's password was changed (sent after commit). Arguments: user, reason ("reset" or
+# "change"), request (may be None).
+password_changed = Signal()
+
+# An API key was created (REST, admin or `mint_api_key`). Arguments: api_key, created_by
+# (the APIKey that created it over the API, or None).
+api_key_created = Signal()
+
+# An API key was revoked. Arguments: api_key.
+api_key_revoked = Signal()
+
+# An API key got a new secret. Arguments: api_key, overlap (seconds the old one still works).
+api_key_rotated = Signal()

@@ -10,6 +10,7 @@ import time
 import uuid
 from typing import Any
 
+import jwt
 from rest_framework_simplejwt.backends import TokenBackend
 from rest_framework_simplejwt.exceptions import TokenBackendError
 
@@ -18,6 +19,10 @@ from .keys import signing_key
 
 ACCESS_TOKEN_MAX_LENGTH = 4096
 _HMAC_ALGORITHMS = {"HS256", "HS384", "HS512"}
+# The only JOSE header fields we write. There is no keyring, so a `kid`, a key URL
+# (`jku`, `x5u`), an embedded key (`jwk`, `x5c`) or a `crit` extension is refused outright
+# rather than ignored (RFC 8725 section 3.10; R35 "unknown kid -> 401").
+_HEADER_FIELDS = {"alg", "typ"}
 
 
 class InvalidAccessToken(Exception):
@@ -63,7 +68,11 @@ def decode_access_token(token: str) -> dict[str, Any]:
     if not isinstance(token, str) or not token or len(token) > ACCESS_TOKEN_MAX_LENGTH:
         raise InvalidAccessToken("malformed")
     try:
+        if not set(jwt.get_unverified_header(token)) <= _HEADER_FIELDS:
+            raise InvalidAccessToken("unexpected header field")
         claims = _backend().decode(token)
+    except InvalidAccessToken:
+        raise
     except TokenBackendError as exc:
         raise InvalidAccessToken(str(exc)) from exc
     except Exception as exc:  # noqa: BLE001 - PyJWT raises a few non-InvalidTokenError types

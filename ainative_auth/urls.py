@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from .views import accounts, sessions
+from .views import accounts, api_keys, passwords, sessions, verification
 
 app_name = "ainative_auth"
 
@@ -17,5 +17,17 @@ urlpatterns = [
          name="session-detail"),
     path("users/me", accounts.MeView.as_view(), name="me"),
     path("auth/me", accounts.MeView.as_view(), name="auth-me"),
+    path("auth/verify-email", verification.VerifyEmailView.as_view(), name="verify-email"),
+    path("auth/resend-verification", verification.ResendVerificationView.as_view(),
+         name="resend-verification"),
+    path("auth/forgot-password", passwords.ForgotPasswordView.as_view(), name="forgot-password"),
+    path("auth/reset-password", passwords.ResetPasswordView.as_view(), name="reset-password"),
+    path("auth/change-password", passwords.ChangePasswordView.as_view(),
+         name="change-password"),
+    path("api-keys", api_keys.APIKeyListView.as_view(), name="api-keys"),
+    path("api-keys/<str:key_id>", api_keys.APIKeyDetailView.as_view(),
+         name="api-key-detail"),
+    path("api-keys/<str:key_id>/rotate", api_keys.APIKeyRotateView.as_view(),
+         name="api-key-rotate"),
     path("health", sessions.HealthView.as_view(), name="health"),
 ]

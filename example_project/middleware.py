@@ -20,20 +20,27 @@ class JSONErrorsMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
+    # Non-JSON answers under /api/ that Django makes itself: with DEBUG on, a disallowed
+    # Host (raised in CommonMiddleware, after process_exception can see it) is an HTML 400.
+    codes = {400: "bad_request", 404: "not_found", 405: "method_not_allowed",
+             413: "request_too_large", 500: "server_error"}
+
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
+        if not request.path.startswith(self.prefix):
+            return response
         if (
-            request.path.startswith(self.prefix)
-            and response.status_code in (404, 405)
+            response.status_code in self.codes
             and not response.get("Content-Type", "").startswith("application/json")
         ):
-            if response.status_code == 404:
-                return json_error(404, "not_found")
             allowed = response.get("Allow")
-            replaced = json_error(405, "method_not_allowed")
+            response = json_error(response.status_code, self.codes[response.status_code])
             if allowed:
-                replaced["Allow"] = allowed
-            return replaced
+                response["Allow"] = allowed
+        # A JSON API is never framed or rendered as a document (R5; Django 5.2 has no CSP).
+        response.headers.setdefault(
+            "Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'"
+        )
         return response
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:

@@ -163,11 +163,16 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Console by default, so a new user sees verification and reset links in the server output.
 _email_backend = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+# Seconds before a silent SMTP server counts as down (Django's default is to wait forever).
+_email_timeout = int(os.environ.get("EMAIL_TIMEOUT", "10"))
 if django.VERSION >= (6, 1):
     # Django 6.1 replaces EMAIL_BACKEND & co. with MAILERS.
     MAILERS = {"default": {"BACKEND": _email_backend}}
+    if _email_backend.endswith("smtp.EmailBackend"):
+        MAILERS["default"]["OPTIONS"] = {"timeout": _email_timeout}
 else:
     EMAIL_BACKEND = _email_backend
+    EMAIL_TIMEOUT = _email_timeout
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "AINative <no-reply@localhost>")
 
 REST_FRAMEWORK = {

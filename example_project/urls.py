@@ -2,9 +2,12 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 
+from .views import CreditsBalanceView
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/schema", SpectacularAPIView.as_view(), name="schema"),
+    path("api/v1/public/credits/balance", CreditsBalanceView.as_view(), name="credits-balance"),
     path("api/v1/", include("ainative_auth.urls")),
 ]
 

@@ -114,4 +114,86 @@ def mail_backend(settings: Any) -> Callable[..., None]:
 # --- fixtures: api keys (issue 3) ---
 
 
+@pytest.fixture
+def make_api_key(make_user: Callable[..., Any]) -> Callable[..., tuple[Any, str]]:
+    """Mint a key through the service: returns (APIKey, plaintext).
+
+    Without ``user``, the key belongs to alice@example.com (created if missing, so it
+    combines with ``tokens``/``bearer_client`` when those are requested first).
+    """
+    from ainative_auth.models import AccountEmail
+    from ainative_auth.services import api_keys
+
+    def _make(user: Any = None, *, name: str = "agent", scopes: list[str] | None = None,
+              **kwargs: Any) -> tuple[Any, str]:
+        if user is None:
+            account = AccountEmail.objects.filter(email="alice@example.com").first()
+            user = account.user if account else make_user()
+        return api_keys.create_key(user, name=name, scopes=scopes, **kwargs)
+
+    return _make
+
+
+@pytest.fixture
+def api_key(make_api_key: Callable[..., tuple[Any, str]]) -> tuple[Any, str]:
+    """(APIKey, plaintext) of alice's key with the default scopes ("*")."""
+    return make_api_key()
+
+
+@pytest.fixture
+def key_client(api_key: tuple[Any, str]) -> APIClient:
+    """A client sending alice's ``api_key`` as ``X-API-Key``."""
+    client = APIClient()
+    client.credentials(HTTP_X_API_KEY=api_key[1])
+    return client
+
+
 # --- fixtures: email flows (issue 4) ---
+
+
+@pytest.fixture
+def mail_token() -> Callable[..., str]:
+    """The token of the newest mailed link of ``kind`` ("verify" or "reset").
+
+    Read from the text body, where the link is ``FRONTEND_URL`` + the path template, so a
+    link built from anything else (the Host header) is not found. ``to`` picks a recipient.
+    """
+    import re
+
+    from django.core import mail
+
+    from ainative_auth.conf import auth_settings
+
+    def _token(kind: str = "verify", to: str | None = None) -> str:
+        template = {"verify": auth_settings.VERIFY_EMAIL_PATH,
+                    "reset": auth_settings.RESET_PASSWORD_PATH}[kind]
+        prefix = str(auth_settings.FRONTEND_URL).rstrip("/") + template.split("{token}")[0]
+        pattern = re.compile(re.escape(prefix) + r"([A-Za-z0-9_.\-]+)")
+        for message in reversed(mail.outbox):
+            if to is not None and message.to != [to]:
+                continue
+            found = pattern.search(message.body)
+            if found:
+                return found.group(1)
+        raise AssertionError(f"no {kind} link in the outbox ({len(mail.outbox)} messages)")
+
+    return _token
+
+
+@pytest.fixture
+def smtp_down(mail_backend: Callable[..., None]) -> None:
+    """Every send fails as if the SMTP server refused connections."""
+    mail_backend("tests.mail_backends.FailingEmailBackend")
+
+
+@pytest.fixture
+def throttle_rates(settings: Any) -> Callable[..., None]:
+    """``throttle_rates(forgot_password="2/hour")``: lower some limits for one test."""
+
+    def _set(**rates: str | None) -> None:
+        current = settings.AINATIVE_AUTH
+        settings.AINATIVE_AUTH = {
+            **current, "THROTTLE_RATES": {**current.get("THROTTLE_RATES", {}), **rates}
+        }
+
+    return _set

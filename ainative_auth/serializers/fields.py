@@ -75,4 +75,12 @@ def validate_new_password(password: str, user: Any) -> None:
     try:
         password_validation.validate_password(password, user)
     except DjangoValidationError as exc:
-        raise serializers.ValidationError(list(exc.messages), code="password_invalid") from exc
+        # Keep each validator's reason code (password_too_short, password_too_common, ...):
+        # clients need the reason, not only a sentence (NIST 800-63B, ASVS 6.2.4).
+        raise serializers.ValidationError(
+            [
+                serializers.ErrorDetail(" ".join(error.messages),
+                                        code=error.code or "password_invalid")
+                for error in exc.error_list
+            ]
+        ) from exc

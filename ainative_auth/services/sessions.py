@@ -124,7 +124,10 @@ def refresh(
 
     grace = timedelta(seconds=int(auth_settings.REFRESH_REUSE_INTERVAL))
     if (
-        generation == session.generation - 1
+        # A zero interval is strict mode: no reuse at all, even by a racing request whose
+        # clock reading predates the winner's rotation.
+        grace > timedelta(0)
+        and generation == session.generation - 1
         and session.rotated_at is not None
         and now - session.rotated_at <= grace
     ):

@@ -5,12 +5,14 @@ from typing import Any
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.parsers import FormParser
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from .. import throttling
 from ..adapter import get_adapter
 from ..parsers import StrictJSONParser
+from ..permissions import HasScope
 from ..serializers import (
     ErrorSerializer,
     LoginSerializer,
@@ -71,6 +73,11 @@ class LoginView(BaseAPIView):
 
 
 class MeView(AuthenticatedAPIView):
+    # Any valid API key may read its owner's profile; changing it needs "profile:write"
+    # (or "*"). JWT sessions are not scope-limited.
+    permission_classes = [IsAuthenticated, HasScope]
+    required_scopes = {"GET": [], "PATCH": ["profile:write"]}
+
     @extend_schema(responses={200: UserSerializer, 401: ErrorSerializer},
                    summary="The current user")
     def get(self, request: Request) -> Response:

@@ -15,8 +15,10 @@ from rest_framework.views import APIView
 from .. import throttling
 from ..adapter import get_adapter
 from ..authentication import default_authentication_classes
-from ..exceptions import exception_handler
+from ..exceptions import InsufficientScope, exception_handler
+from ..models import APIKey
 from ..parsers import StrictJSONParser
+from ..permissions import HasScope
 
 
 class BaseAPIView(APIView):
@@ -59,9 +61,30 @@ class BaseAPIView(APIView):
 
 
 class AuthenticatedAPIView(BaseAPIView):
-    """Bearer token or X-API-Key; ``request.user`` is the owner either way."""
+    """Bearer token or X-API-Key; ``request.user`` is the owner either way.
+
+    API keys are denied by default: a view is open to them only if one of its permission
+    classes is a ``HasScope`` (which then checks the key's scopes). So a new endpoint
+    (change password, social connect, ...) is never reachable with a leaked agent key by
+    accident.
+    """
 
     permission_classes = [IsAuthenticated]
 
     def get_authenticators(self) -> list:
         return [klass() for klass in default_authentication_classes()]
+
+    def check_permissions(self, request: Request) -> None:
+        super().check_permissions(request)
+        if isinstance(request.auth, APIKey) and not any(
+            isinstance(permission, HasScope) for permission in self.get_permissions()
+        ):
+            raise InsufficientScope("This endpoint cannot be used with an API key.")
+
+    def get_authenticate_header(self, request: Request) -> str:
+        # Both schemes, as one list of challenges (RFC 9110 section 11.6.1), Bearer first:
+        # the first authenticator is the API key one, but most clients here hold a JWT.
+        challenges = [auth.authenticate_header(request) for auth in self.get_authenticators()]
+        challenges = [c for c in challenges if c]
+        challenges.sort(key=lambda challenge: not challenge.startswith("Bearer"))
+        return ", ".join(challenges) or 'Bearer realm="api"'

@@ -1,0 +1,231 @@
+"""Django admin for API keys and sessions.
+
+API keys: created here, the full key is shown once in a message and never again; lists
+and forms show the ``ak_<public id>`` prefix, never the hash. A bulk action revokes.
+Sessions: read-only, with a bulk revoke action.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.db.models import Q, QuerySet
+from django.http import HttpRequest
+from django.utils import timezone
+
+from .conf import auth_settings
+from .models import APIKey, RefreshSession
+from .services import api_keys, sessions
+from .throttling import Rate
+
+
+class ScopesFormField(forms.CharField):
+    """Scopes as comma-separated text ("credits:read, keys:write"); empty gives None."""
+
+    def prepare_value(self, value: Any) -> Any:
+        if isinstance(value, (list, tuple)):
+            return ", ".join(str(item) for item in value)
+        return value
+
+    def to_python(self, value: Any) -> list[str] | None:
+        text = super().to_python(value)
+        if isinstance(text, (list, tuple)):  # an initial value passed back unchanged
+            items = [str(item) for item in text]
+        else:
+            items = [item.strip() for item in str(text or "").split(",") if item.strip()]
+        if not items:
+            return None
+        try:
+            return api_keys.clean_scopes(items)
+        except api_keys.InvalidScopes as exc:
+            raise forms.ValidationError(str(exc), code="invalid_scope") from exc
+
+
+class BaseAPIKeyForm(forms.ModelForm):
+    scopes = ScopesFormField(required=False)
+
+    class Meta:
+        model = APIKey
+        fields = ["name", "scopes", "expires_at", "throttle_rate"]
+
+    def clean_throttle_rate(self) -> str | None:
+        rate = (self.cleaned_data.get("throttle_rate") or "").strip()
+        if not rate:
+            return None
+        try:
+            Rate.parse(rate)
+        except ValueError as exc:
+            raise forms.ValidationError(str(exc), code="invalid_rate") from exc
+        return rate
+
+
+class APIKeyChangeForm(BaseAPIKeyForm):
+    def clean_scopes(self) -> list[str]:
+        # On an existing key, an empty field means "no scopes" (only users/me readable).
+        return self.cleaned_data.get("scopes") or []
+
+
+class APIKeyAddForm(BaseAPIKeyForm):
+    """The secret is generated on save (``services.api_keys.create_key``)."""
+
+    class Meta(BaseAPIKeyForm.Meta):
+        fields = ["user", "name", "scopes", "expires_at", "throttle_rate"]
+        help_texts = {"scopes": "Comma-separated; empty gives API_KEY_DEFAULT_SCOPES."}
+
+    def clean_expires_at(self) -> Any:
+        value = self.cleaned_data.get("expires_at")
+        if value is not None and value <= timezone.now():
+            raise forms.ValidationError("Must be in the future.", code="in_the_past")
+        return value
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        user = cleaned.get("user")
+        limit = int(auth_settings.API_KEY_MAX_PER_USER or 0)
+        # A friendly form error; create_key enforces the limit again, race-free.
+        if user is not None and limit > 0 and api_keys.live_keys(user).count() >= limit:
+            raise forms.ValidationError(
+                f"This user already has the maximum of {limit} live API keys.",
+                code="api_key_limit_reached",
+            )
+        return cleaned
+
+
+class APIKeyStateFilter(admin.SimpleListFilter):
+    title = "state"
+    parameter_name = "state"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("active", "Active"), ("expired", "Expired"), ("revoked", "Revoked")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        now = timezone.now()
+        if self.value() == "revoked":
+            return queryset.filter(revoked_at__isnull=False)
+        if self.value() == "expired":
+            return queryset.filter(revoked_at__isnull=True, expires_at__lte=now)
+        if self.value() == "active":
+            return queryset.filter(revoked_at__isnull=True).filter(
+                Q(expires_at__isnull=True) | Q(expires_at__gt=now)
+            )
+        return queryset
+
+
+@admin.register(APIKey)
+class APIKeyAdmin(admin.ModelAdmin):
+    form = APIKeyChangeForm
+    add_form = APIKeyAddForm
+    list_display = ["prefix", "owner", "name", "scope_list", "created_at", "last_used_at",
+                    "expires_at", "state_label"]
+    list_select_related = ["user"]
+    list_filter = [APIKeyStateFilter, "created_at"]
+    raw_id_fields = ["user"]
+    actions = ["revoke_selected"]
+    # The hashes are never shown, not even read-only.
+    exclude = ["secret_hash", "previous_secret_hash", "previous_secret_expires_at"]
+    readonly_fields = ["prefix", "user", "state_label", "created_at", "last_used_at",
+                       "last_used_ip", "rotated_at", "revoked_at"]
+
+    # --- columns ------------------------------------------------------------------
+    @admin.display(description="owner", ordering="user")
+    def owner(self, key: APIKey) -> str:
+        user = key.user
+        return getattr(user, user.get_email_field_name(), "") or str(user)
+
+    @admin.display(description="scopes")
+    def scope_list(self, key: APIKey) -> str:
+        return ", ".join(key.scopes) or "(none)"
+
+    @admin.display(description="state")
+    def state_label(self, key: APIKey) -> str:
+        return key.state()
+
+    # --- search: by prefix (with or without "ak_"), name, owner email ---------------
+    def get_search_fields(self, request: HttpRequest) -> list[str]:
+        from django.contrib.auth import get_user_model
+
+        return ["=public_id", "name", f"user__{get_user_model().get_email_field_name()}"]
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet, search_term: str
+    ) -> tuple[QuerySet, bool]:
+        term = search_term.strip()
+        if term.startswith("ak_"):
+            # "ak_<id>" as shown in the list (anything after the id is dropped).
+            term = term[3:].split("_", 1)[0]
+        return super().get_search_results(request, queryset, term)
+
+    # --- add vs change ------------------------------------------------------------
+    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False,
+                 **kwargs: Any) -> Any:
+        if obj is None:
+            kwargs["form"] = self.add_form
+        return super().get_form(request, obj, change=change, **kwargs)
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        if obj is None:
+            return list(APIKeyAddForm.Meta.fields)
+        return ["prefix", "user", "name", "scopes", "state_label", "expires_at",
+                "throttle_rate", "created_at", "last_used_at", "last_used_ip", "rotated_at",
+                "revoked_at"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        return [] if obj is None else list(self.readonly_fields)
+
+    def save_model(self, request: HttpRequest, obj: APIKey, form: Any, change: bool) -> None:
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        _, plaintext = api_keys.create_key(
+            form.cleaned_data["user"],
+            name=obj.name,
+            scopes=form.cleaned_data.get("scopes"),
+            expires_at=obj.expires_at,
+            throttle_rate=obj.throttle_rate,
+            instance=obj,
+        )
+        # Shown once: the message is consumed by the next page and the key is not stored.
+        messages.warning(
+            request,
+            f"The API key “{obj.name}” was created. Copy it now, it will not be shown "
+            f"again: {plaintext}",
+        )
+
+    # --- actions ------------------------------------------------------------------
+    @admin.action(description="Revoke selected keys", permissions=["change"])
+    def revoke_selected(self, request: HttpRequest, queryset: QuerySet) -> None:
+        count = api_keys.revoke_keys(queryset)
+        self.message_user(request, f"Revoked {count} API key(s).", messages.SUCCESS)
+
+
+@admin.register(RefreshSession)
+class RefreshSessionAdmin(admin.ModelAdmin):
+    """Sessions are made by logins only; here they can be inspected and revoked."""
+
+    list_display = ["id", "user", "device", "ip_address", "created_at", "last_used_at",
+                    "expires_at", "revoked_at", "revoke_reason"]
+    list_select_related = ["user"]
+    list_filter = ["revoke_reason", "created_at"]
+    actions = ["revoke_selected"]
+    exclude = ["salt"]
+    readonly_fields = ["id", "user", "generation", "rotated_at", "created_at", "last_used_at",
+                       "expires_at", "absolute_expires_at", "revoked_at", "revoke_reason",
+                       "ip_address", "user_agent", "device"]
+
+    def get_search_fields(self, request: HttpRequest) -> list[str]:
+        from django.contrib.auth import get_user_model
+
+        return [f"user__{get_user_model().get_email_field_name()}", "ip_address"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    @admin.action(description="Revoke selected sessions", permissions=["change"])
+    def revoke_selected(self, request: HttpRequest, queryset: QuerySet) -> None:
+        count = sum(
+            sessions.revoke_session(session, "revoked")
+            for session in queryset.filter(revoked_at__isnull=True)
+        )
+        self.message_user(request, f"Revoked {count} session(s).", messages.SUCCESS)

@@ -1,0 +1,241 @@
+"""API keys: create, list, get, update (rename/re-scope), revoke, rotate.
+
+Every function takes plain arguments and returns plain results. ``acting_key`` is the
+``APIKey`` a request was authenticated with (None for a JWT session, the admin or the
+command): a key may only create or manage keys it could have created itself, so an agent
+key can never mint or unlock anything beyond its own scopes and lifetime.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from ..conf import auth_settings
+from ..exceptions import APIKeyLimitReached, Conflict, Forbidden, InsufficientScope
+from ..keys import (
+    hash_api_key_secret,
+    is_api_key_public_id,
+    new_api_key,
+    new_api_key_secret,
+)
+from ..models import APIKey
+from ..permissions import scopes_grant
+from ..signals import api_key_created, api_key_revoked, api_key_rotated
+
+# "*" alone, or lowercase words with ":" "." "_" "-" separators, e.g. "credits:read".
+SCOPE_RE = re.compile(r"\*|[a-z0-9][a-z0-9_:.\-]{0,63}")
+MAX_SCOPES = 32
+NAME_MAX_LENGTH = 100
+
+
+class InvalidScopes(ValueError):
+    """A scope list that is not a list of at most ``MAX_SCOPES`` well-formed strings."""
+
+
+def clean_scopes(values: Any) -> list[str]:
+    """Validated scopes, duplicates dropped, order kept; raise ``InvalidScopes``."""
+    if not isinstance(values, (list, tuple)):
+        raise InvalidScopes("Scopes must be a list of strings.")
+    if len(values) > MAX_SCOPES:
+        raise InvalidScopes(f"At most {MAX_SCOPES} scopes are allowed.")
+    cleaned: list[str] = []
+    for value in values:
+        if not isinstance(value, str) or SCOPE_RE.fullmatch(value) is None:
+            raise InvalidScopes(
+                f"{str(value)[:70]!r} is not a valid scope: use lowercase letters, digits and "
+                "_ : . - (at most 64 characters), or \"*\"."
+            )
+        if value not in cleaned:
+            cleaned.append(value)
+    return cleaned
+
+
+def default_scopes() -> list[str]:
+    return clean_scopes(list(auth_settings.API_KEY_DEFAULT_SCOPES))
+
+
+def live_keys(user: Any, now: datetime | None = None) -> Any:
+    """The user's keys that can still authenticate (not revoked, not expired)."""
+    now = now or timezone.now()
+    return APIKey.objects.filter(user=user, revoked_at__isnull=True).filter(
+        Q(expires_at__isnull=True) | Q(expires_at__gt=now)
+    )
+
+
+def _check_can_grant(
+    acting_key: APIKey, scopes: Iterable[str], expires_at: datetime | None
+) -> None:
+    if not scopes_grant(acting_key.scopes, scopes):
+        raise InsufficientScope("An API key cannot grant scopes it does not have.")
+    if acting_key.expires_at is not None and (
+        expires_at is None or expires_at > acting_key.expires_at
+    ):
+        raise Forbidden(
+            "An API key cannot create or manage a key that outlives it.",
+            "api_key_lifetime_exceeded",
+        )
+
+
+def _check_can_manage(acting_key: APIKey | None, key: APIKey) -> None:
+    # Rotating hands out a fresh secret: allowing a narrow key to rotate a wider one would
+    # be an escalation, so "manage" means "could have created".
+    if acting_key is not None:
+        _check_can_grant(acting_key, key.scopes, key.expires_at)
+
+
+def create_key(
+    user: Any,
+    *,
+    name: str,
+    scopes: list[str] | None = None,
+    expires_at: datetime | None = None,
+    throttle_rate: str | None = None,
+    acting_key: APIKey | None = None,
+    instance: APIKey | None = None,
+) -> tuple[APIKey, str]:
+    """Create a key for ``user``; return (key, plaintext). The plaintext exists only here.
+
+    ``scopes=None`` gives ``API_KEY_DEFAULT_SCOPES``. A key created by ``acting_key``
+    without an expiry inherits the acting key's. ``instance`` lets the admin fill its own
+    unsaved object. Raises ``APIKeyLimitReached`` past ``API_KEY_MAX_PER_USER`` live keys.
+    """
+    now = timezone.now()
+    scopes = default_scopes() if scopes is None else clean_scopes(scopes)
+    if acting_key is not None:
+        if expires_at is None:
+            expires_at = acting_key.expires_at
+        _check_can_grant(acting_key, scopes, expires_at)
+    limit = int(auth_settings.API_KEY_MAX_PER_USER or 0)
+    key = instance if instance is not None else APIKey()
+    key.user = user
+    key.name = name
+    key.scopes = scopes
+    key.expires_at = expires_at
+    key.throttle_rate = throttle_rate or None
+    key.created_at = now
+    with transaction.atomic():
+        # Lock the owner's row: concurrent creations for one user queue here, so the count
+        # cannot go stale between it and the INSERT (the limit holds under concurrency).
+        list(
+            get_user_model()._default_manager.select_for_update()
+            .filter(pk=user.pk).values_list("pk", flat=True)
+        )
+        if limit > 0 and live_keys(user, now).count() >= limit:
+            raise APIKeyLimitReached()
+        for attempt in range(3):
+            public_id, secret, plaintext = new_api_key()
+            key.public_id = public_id
+            key.secret_hash = hash_api_key_secret(public_id, secret)
+            try:
+                # A savepoint, so a (71-bit, so astronomically rare) public-id collision
+                # can be retried inside the outer transaction.
+                with transaction.atomic():
+                    key.save(force_insert=True)
+                break
+            except IntegrityError:
+                key.pk = None
+                if attempt == 2:
+                    raise
+    api_key_created.send(sender=APIKey, api_key=key, created_by=acting_key)
+    return key, plaintext
+
+
+def list_keys(user: Any) -> list[APIKey]:
+    """All of the user's keys, newest first, revoked and expired ones included."""
+    return list(APIKey.objects.filter(user=user).order_by("-created_at", "-pk"))
+
+
+def get_key(user: Any, key_id: str) -> APIKey | None:
+    """The user's key with public id ``key_id``; None for malformed, unknown or others'."""
+    if not is_api_key_public_id(key_id):
+        return None
+    return APIKey.objects.filter(user=user, public_id=key_id).first()
+
+
+def update_key(
+    key: APIKey,
+    *,
+    name: str | None = None,
+    scopes: list[str] | None = None,
+    acting_key: APIKey | None = None,
+) -> APIKey:
+    """Rename and/or re-scope ``key`` (its secret, expiry and id stay)."""
+    if key.revoked_at is not None:
+        raise Conflict("This API key is revoked.", "api_key_revoked")
+    _check_can_manage(acting_key, key)
+    fields: list[str] = []
+    if name is not None:
+        key.name = name
+        fields.append("name")
+    if scopes is not None:
+        scopes = clean_scopes(scopes)
+        if acting_key is not None:
+            _check_can_grant(acting_key, scopes, key.expires_at)
+        key.scopes = scopes
+        fields.append("scopes")
+    if fields:
+        key.save(update_fields=fields)
+    return key
+
+
+def revoke_key(key: APIKey, *, acting_key: APIKey | None = None) -> bool:
+    """Revoke ``key`` now; True if this call revoked it (False: it already was).
+
+    One conditional UPDATE whose row count is checked, so "revoked" is never reported for
+    a key that still works. Authentication reads the row on every request: the next
+    request with this key is a 401.
+    """
+    _check_can_manage(acting_key, key)
+    now = timezone.now()
+    changed = APIKey.objects.filter(pk=key.pk, revoked_at__isnull=True).update(revoked_at=now)
+    if changed:
+        key.revoked_at = now
+        api_key_revoked.send(sender=APIKey, api_key=key)
+    return bool(changed)
+
+
+def revoke_keys(queryset: Any) -> int:
+    """Revoke every live key of ``queryset`` (the admin's bulk action); return how many."""
+    keys = list(queryset.filter(revoked_at__isnull=True))
+    return sum(revoke_key(key) for key in keys)
+
+
+def rotate_key(key: APIKey, *, acting_key: APIKey | None = None) -> tuple[APIKey, str]:
+    """Give ``key`` a new secret; return (key, new plaintext).
+
+    Same id, name, scopes and expiry. The old secret keeps working for
+    ``API_KEY_ROTATION_OVERLAP`` seconds (0: not at all); only the secret just replaced
+    is kept, so rotating twice within the overlap retires the oldest at once.
+    """
+    _check_can_manage(acting_key, key)
+    now = timezone.now()
+    overlap = int(auth_settings.API_KEY_ROTATION_OVERLAP or 0)
+    with transaction.atomic():
+        # Row lock: two concurrent rotations must not both think they replaced the same
+        # secret (the overlap would then keep a secret nobody was given).
+        locked = APIKey.objects.select_for_update().get(pk=key.pk)
+        if locked.revoked_at is not None:
+            raise Conflict("This API key is revoked.", "api_key_revoked")
+        if locked.is_expired(now):
+            raise Conflict("This API key has expired.", "api_key_expired")
+        secret, plaintext = new_api_key_secret(locked.public_id)
+        if overlap > 0:
+            locked.previous_secret_hash = locked.secret_hash
+            locked.previous_secret_expires_at = now + timedelta(seconds=overlap)
+        else:
+            locked.previous_secret_hash = ""
+            locked.previous_secret_expires_at = None
+        locked.secret_hash = hash_api_key_secret(locked.public_id, secret)
+        locked.rotated_at = now
+        locked.save(update_fields=["secret_hash", "previous_secret_hash",
+                                   "previous_secret_expires_at", "rotated_at"])
+    api_key_rotated.send(sender=APIKey, api_key=locked, overlap=overlap)
+    return locked, plaintext

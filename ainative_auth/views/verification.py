@@ -1,0 +1,64 @@
+"""Email verification: verify a mailed token, resend the link."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from .. import throttling
+from ..serializers import (
+    DetailSerializer,
+    EmailRequestSerializer,
+    ErrorSerializer,
+    VerifyEmailSerializer,
+)
+from ..services import verification
+from .base import BaseAPIView
+
+ERRORS = {code: OpenApiResponse(ErrorSerializer) for code in (400, 415, 429)}
+
+RESEND_ANSWER = {
+    "detail": "If this address belongs to an account that still needs verifying, "
+              "a new verification link is on its way.",
+}
+
+
+def token_owner_key(token: str) -> str:
+    """The user-reference part of a mail token: throttles count attempts per account."""
+    return token.partition(".")[0][:64]
+
+
+class VerifyEmailView(BaseAPIView):
+    @extend_schema(
+        request=VerifyEmailSerializer,
+        responses={200: DetailSerializer, **ERRORS},
+        summary="Verify an email address with the token from the mail",
+        description="400 `token_invalid` for a garbage, expired or used token, or one made "
+                    "for an address the account no longer has. Issues no tokens.",
+    )
+    def post(self, request: Request) -> Response:
+        self.throttle_ip(request, "verify_email")
+        serializer = VerifyEmailSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        token = serializer.validated_data["token"]
+        throttling.hit("verify_email", "user", token_owner_key(token))
+        verification.verify_email(token, request=request)
+        return Response({"detail": "Email address verified."})
+
+
+class ResendVerificationView(BaseAPIView):
+    @extend_schema(
+        request=EmailRequestSerializer,
+        responses={200: DetailSerializer, **ERRORS},
+        summary="Mail a new verification link",
+        description="The same 200 for known, unknown and already-verified addresses.",
+    )
+    def post(self, request: Request) -> Response:
+        self.throttle_ip(request, "resend_verification")
+        serializer = EmailRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        email = serializer.validated_data["email"]
+        throttling.hit("resend_verification", "email", email)
+        verification.resend_verification(email)
+        return Response(RESEND_ANSWER)

@@ -1,0 +1,37 @@
+"""The example project's own API: a protected endpoint, written as a project would.
+
+``GET /api/v1/public/credits/balance`` takes an API key (``X-API-Key``, scope
+``credits:read``) or a JWT (``Authorization: Bearer``, not scope-limited): the seed's
+Python and JavaScript snippets work against ``make run``.
+"""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from ainative_auth.authentication import APIKeyAuthentication, JWTAuthentication
+from ainative_auth.permissions import HasScope
+
+
+class CreditsBalanceView(APIView):
+    # API key first: when both headers are sent, the key decides (as on ainative_auth's own
+    # endpoints).
+    authentication_classes = [APIKeyAuthentication, JWTAuthentication]
+    permission_classes = [IsAuthenticated, HasScope.require("credits:read")]
+
+    @extend_schema(
+        responses=inline_serializer("CreditsBalance", {
+            "balance": serializers.IntegerField(),
+            "currency": serializers.CharField(),
+            "user_id": serializers.IntegerField(),
+        }),
+        summary="The caller's credit balance (example of a protected endpoint)",
+    )
+    def get(self, request: Request) -> Response:
+        # A real project would read its ledger here; the example has none.
+        return Response({"balance": 0, "currency": "credits", "user_id": request.user.pk})

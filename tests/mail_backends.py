@@ -1,0 +1,51 @@
+"""Email backends for the mail tests: SMTP down, slow, or failing a few times."""
+
+from __future__ import annotations
+
+import smtplib
+import threading
+import time
+from typing import Any
+
+from django.core.mail.backends.locmem import EmailBackend as LocmemBackend
+
+
+class FailingEmailBackend(LocmemBackend):
+    """Every send fails like an SMTP server that refuses connections."""
+
+    attempts = 0
+
+    def send_messages(self, messages: Any) -> int:
+        type(self).attempts += 1
+        raise smtplib.SMTPConnectError(421, "Service not available (test)")
+
+
+class SlowEmailBackend(LocmemBackend):
+    """Delivers to the locmem outbox after ``delay`` seconds, like a slow SMTP server."""
+
+    delay = 0.5
+
+    def send_messages(self, messages: Any) -> int:
+        time.sleep(self.delay)
+        return super().send_messages(messages)
+
+
+class FlakyEmailBackend(LocmemBackend):
+    """Fails the first ``failures`` sends (process-wide), then delivers."""
+
+    failures = 1
+    _lock = threading.Lock()
+    _count = 0
+
+    @classmethod
+    def reset(cls, failures: int = 1) -> None:
+        with cls._lock:
+            cls.failures, cls._count = failures, 0
+
+    def send_messages(self, messages: Any) -> int:
+        with self._lock:
+            type(self)._count += 1
+            fail = type(self)._count <= self.failures
+        if fail:
+            raise smtplib.SMTPServerDisconnected("Connection unexpectedly closed (test)")
+        return super().send_messages(messages)

@@ -1,0 +1,519 @@
+"""Hostile and malformed requests (section 3, F1-F29; R1, R7, R8, R10).
+
+Every row: a 4xx with the error body (``detail`` + ``error_code``), never a 500, and
+nothing changed — no user, no session, no rotation, no profile edit, no mail.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core import mail
+from rest_framework.test import APIClient
+
+from ainative_auth.models import AccountEmail, RefreshSession
+
+from .conftest import PASSWORD
+
+pytestmark = pytest.mark.django_db
+
+JSON = "application/json"
+FORM = "application/x-www-form-urlencoded"
+
+
+@dataclass
+class Target:
+    """One endpoint, a client allowed to call it, and a body it accepts."""
+
+    name: str
+    client: APIClient
+    method: str
+    path: str
+    valid: dict[str, Any]
+
+    def send(self, body: bytes, content_type: str = JSON, **extra: Any) -> Any:
+        return self.client.generic(self.method, self.path, body, content_type=content_type,
+                                   **extra)
+
+    def send_json(self, data: Any, **extra: Any) -> Any:
+        return self.send(json.dumps(data).encode(), **extra)
+
+
+def state() -> tuple:
+    """Everything a rejected request must leave alone."""
+    users = list(get_user_model()._default_manager.order_by("pk").values())
+    sessions = list(RefreshSession.objects.order_by("pk").values(
+        "pk", "generation", "revoked_at", "last_used_at", "expires_at"))
+    return users, sessions, AccountEmail.objects.count(), len(mail.outbox)
+
+
+@pytest.fixture(params=["register", "login", "refresh", "users-me"])
+def target(request: Any, tokens: dict[str, Any]) -> Target:
+    if request.param == "register":
+        return Target("register", APIClient(), "POST", "/api/v1/auth/register",
+                      {"email": "new@example.com", "password": PASSWORD, "name": "New"})
+    if request.param == "login":
+        return Target("login", APIClient(), "POST", "/api/v1/auth/login",
+                      {"email": "alice@example.com", "password": PASSWORD})
+    if request.param == "refresh":
+        return Target("refresh", APIClient(), "POST", "/api/v1/auth/refresh",
+                      {"refresh_token": tokens["refresh_token"]})
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens['access_token']}")
+    return Target("users-me", client, "PATCH", "/api/v1/users/me", {"name": "Changed"})
+
+
+def assert_rejected(response: Any, before: tuple, statuses: tuple[int, ...] = (400,),
+                    codes: tuple[str, ...] | None = None) -> None:
+    assert response.status_code in statuses, (response.status_code, response.content[:300])
+    assert response["Content-Type"].startswith(JSON)
+    body = response.json()
+    assert isinstance(body["detail"], str) and body["detail"]
+    assert isinstance(body["error_code"], str) and body["error_code"]
+    if codes is not None:
+        assert body["error_code"] in codes, body
+    assert state() == before
+
+
+def test_the_valid_body_is_accepted_and_changes_state(target: Target) -> None:
+    """Control: each row below would have changed something, had it been accepted."""
+    before = state()
+
+    response = target.send_json(target.valid)
+
+    assert response.status_code in (200, 201), response.content
+    assert state() != before
+
+
+# --- malformed JSON (F4, F7, F8, F9, F10) -------------------------------------------------
+
+
+def _raw(text: str) -> Callable[[dict[str, Any]], bytes]:
+    return lambda valid: text.encode()
+
+
+def _valid_plus(member: str) -> Callable[[dict[str, Any]], bytes]:
+    """The valid body with one more raw member appended (so only that member is wrong)."""
+    return lambda valid: (json.dumps(valid)[:-1] + ", " + member + "}").encode()
+
+
+def _valid_plus_bytes(member: bytes) -> Callable[[dict[str, Any]], bytes]:
+    return lambda valid: json.dumps(valid)[:-1].encode() + b", " + member + b"}"
+
+
+def _duplicate_first_key(valid: dict[str, Any]) -> bytes:
+    key = next(iter(valid))
+    return ("{" + json.dumps(key) + ": " + json.dumps("decoy") + ", "
+            + json.dumps(valid)[1:]).encode()
+
+
+def _deep(levels: int) -> str:
+    return '{"a": ' * levels + "1" + "}" * levels
+
+
+MALFORMED: dict[str, Callable[[dict[str, Any]], bytes]] = {
+    "empty body object cut short": _raw('{"email": '),
+    "truncated": lambda valid: json.dumps(valid)[:-1].encode(),
+    "trailing garbage": lambda valid: (json.dumps(valid) + " x").encode(),
+    "two documents": lambda valid: (json.dumps(valid) * 2).encode(),
+    "single quotes": lambda valid: json.dumps(valid).replace('"', "'").encode(),
+    "comment": lambda valid: (json.dumps(valid) + " // hi").encode(),
+    "100000 nested arrays": _raw("[" * 100_000 + "]" * 100_000),
+    "100000 nested arrays, unclosed": _raw("[" * 100_000),
+    "50000 nested objects": _raw(_deep(50_000)),
+    "nesting past the depth limit inside a valid body": _valid_plus('"x": ' + _deep(40)),
+    "NaN": _valid_plus('"x": NaN'),
+    "Infinity": _valid_plus('"x": Infinity'),
+    "-Infinity": _valid_plus('"x": -Infinity'),
+    "1e999": _valid_plus('"x": 1e999'),
+    "-1e999": _valid_plus('"x": -1e999'),
+    "a 5000-digit integer": _valid_plus('"x": ' + "9" * 5000),
+    "top-level array": _raw("[]"),
+    "top-level array of the body": lambda valid: json.dumps([valid]).encode(),
+    "top-level string": _raw('"x"'),
+    "top-level number": _raw("1"),
+    "top-level null": _raw("null"),
+    "top-level true": _raw("true"),
+    "duplicate key": _duplicate_first_key,
+    "invalid utf-8": _valid_plus_bytes(b'"x": "\xff\xfe"'),
+    "overlong utf-8 slash": _valid_plus_bytes(b'"x": "\xc0\xaf"'),
+    "utf-8 encoded surrogate": _valid_plus_bytes(b'"x": "\xed\xa0\x80"'),
+    "utf-8 byte order mark": lambda valid: b"\xef\xbb\xbf" + json.dumps(valid).encode(),
+    "nul byte outside a string": lambda valid: json.dumps(valid).encode() + b"\x00",
+}
+
+
+@pytest.mark.parametrize("build", list(MALFORMED.values()), ids=list(MALFORMED))
+def test_a_malformed_json_body_is_a_400(target: Target, build: Callable[..., bytes]) -> None:
+    before = state()
+
+    response = target.send(build(target.valid))
+
+    assert_rejected(response, before, codes=("malformed_request",))
+
+
+def test_a_body_over_the_upload_limit_is_a_413(target: Target, settings: Any) -> None:
+    assert settings.DATA_UPLOAD_MAX_MEMORY_SIZE < 3_000_000
+    before = state()
+
+    response = target.send_json({**target.valid, "padding": "a" * 3_000_000})
+
+    assert_rejected(response, before, statuses=(413,), codes=("request_too_large",))
+
+
+# --- charsets and content types (F5, F6, R1) ----------------------------------------------
+
+
+@pytest.mark.parametrize("charset", ["bz2_codec", "zlib_codec", "base64_codec", "rot_13",
+                                     "hex_codec", "utf-7", "utf-16", "utf-32", "latin-1",
+                                     "x-unknown"])
+def test_a_charset_other_than_utf8_is_refused(target: Target, charset: str) -> None:
+    before = state()
+
+    response = target.send(json.dumps(target.valid).encode(), f"{JSON}; charset={charset}")
+
+    assert_rejected(response, before, statuses=(400, 415),
+                    codes=("malformed_request", "unsupported_media_type"))
+
+
+@pytest.mark.parametrize("charset", ["utf-8", "UTF-8", "utf8"])
+def test_utf8_named_in_any_spelling_is_accepted(target: Target, charset: str) -> None:
+    response = target.send(json.dumps(target.valid).encode(), f"{JSON}; charset={charset}")
+
+    assert response.status_code in (200, 201), response.content
+
+
+@pytest.mark.parametrize("content_type", [
+    "text/plain",
+    "application/xml",
+    "text/html",
+    "multipart/form-data; boundary=xyz",
+    FORM,
+    "application/json-patch+json",
+    "application/jsonx",
+    "",
+])
+def test_a_body_that_is_not_json_is_a_415(target: Target, content_type: str) -> None:
+    before = state()
+
+    response = target.send(json.dumps(target.valid).encode(), content_type)
+
+    if target.name == "login" and content_type == FORM:
+        # Login also takes the OAuth2 password form (DESIGN.md): a JSON text sent as a form
+        # is read as a form without username/password, so it is a 400, not a 415.
+        assert_rejected(response, before, statuses=(400,), codes=("validation_error",))
+        return
+    assert_rejected(response, before, statuses=(415,), codes=("unsupported_media_type",))
+
+
+def test_login_accepts_the_oauth2_password_form(make_user: Any) -> None:
+    make_user()
+
+    response = APIClient().post("/api/v1/auth/login",
+                                urlencode({"username": "alice@example.com", "password": PASSWORD}),
+                                content_type=FORM)
+
+    assert response.status_code == 200, response.content
+    assert response.json()["token_type"] == "bearer"
+
+
+def test_login_by_form_with_a_wrong_password_is_the_generic_401(make_user: Any) -> None:
+    make_user()
+
+    response = APIClient().post("/api/v1/auth/login",
+                                urlencode({"username": "alice@example.com",
+                                           "password": "wrong one!"}),
+                                content_type=FORM)
+
+    assert response.status_code == 401
+    assert response.json()["error_code"] == "invalid_credentials"
+
+
+def test_an_oversized_login_form_is_a_413(make_user: Any) -> None:
+    make_user()
+    before = state()
+
+    response = APIClient().post("/api/v1/auth/login", urlencode(
+        {"username": "alice@example.com", "password": PASSWORD, "pad": "a" * 3_000_000}),
+        content_type=FORM)
+
+    assert_rejected(response, before, statuses=(413,), codes=("request_too_large",))
+
+
+def test_a_login_form_with_too_many_fields_is_a_400(make_user: Any) -> None:
+    make_user()
+    before = state()
+    fields = {f"f{n}": "x" for n in range(2000)}
+
+    response = APIClient().post("/api/v1/auth/login", urlencode(
+        {"username": "alice@example.com", "password": PASSWORD, **fields}), content_type=FORM)
+
+    assert_rejected(response, before, codes=("bad_request", "malformed_request"))
+
+
+def test_an_empty_body_without_a_content_type_is_a_validation_error(target: Target) -> None:
+    before = state()
+
+    response = target.send(b"", "")
+
+    assert_rejected(response, before, codes=("validation_error",))
+
+
+def test_an_html_accept_header_still_gets_json(target: Target) -> None:
+    """R1: no browsable or admin renderer, whatever the client asks for."""
+    response = target.send(b"{", HTTP_ACCEPT="text/html")
+
+    assert response.status_code in (400, 406)
+    assert response["Content-Type"].startswith(JSON)
+    assert response.json()["error_code"]
+
+
+def test_logout_takes_no_body_so_any_body_is_ignored(bearer_client: APIClient) -> None:
+    """DESIGN.md: the Bearer token names the session; a body, even a broken one, is unread."""
+    response = bearer_client.generic("POST", "/api/v1/auth/logout", b"[" * 100_000,
+                                     content_type="text/plain")
+
+    assert response.status_code == 200, response.content
+    assert bearer_client.get("/api/v1/users/me").status_code == 401
+
+
+# --- field values (F11, F12, F14, F16, F7) ------------------------------------------------
+
+
+@pytest.mark.parametrize("value", [12345678, 1.5, True, False, None, [], ["x"], {}, {"a": "b"}],
+                         ids=repr)
+def test_a_field_of_the_wrong_type_is_a_400(target: Target, value: Any) -> None:
+    before = state()
+    for field in target.valid:
+        response = target.send_json({**target.valid, field: value})
+
+        assert_rejected(response, before, codes=("validation_error",))
+        assert field in [error["field"] for error in response.json()["errors"]]
+
+
+@pytest.mark.parametrize("insert", ["\x00", "\ud800", "\udfff"], ids=["nul", "lone high surrogate",
+                                                                       "lone low surrogate"])
+def test_a_nul_byte_or_lone_surrogate_in_any_string_field_is_a_400(
+    target: Target, insert: str
+) -> None:
+    before = state()
+    for field, value in target.valid.items():
+        response = target.send_json({**target.valid, field: value[:3] + insert + value[3:]})
+
+        assert_rejected(response, before, codes=("validation_error",))
+
+
+OVERSIZED = {"email": 10_000, "password": 1_000_000, "refresh_token": 1_000_000,
+             "name": 1_000_000}
+
+
+def test_an_oversized_field_is_a_400(target: Target) -> None:
+    before = state()
+    for field in target.valid:
+        size = OVERSIZED[field]
+        value = ("a" * (size - len("@example.com")) + "@example.com") if field == "email" \
+            else "a" * size
+
+        response = target.send_json({**target.valid, field: value})
+
+        assert_rejected(response, before, codes=("validation_error",))
+
+
+def test_a_missing_field_is_a_400_naming_it(target: Target) -> None:
+    before = state()
+    required = [f for f in target.valid if f != "name" or target.name == "users-me"]
+    for field in required:
+        response = target.send_json({k: v for k, v in target.valid.items() if k != field})
+
+        assert_rejected(response, before, codes=("validation_error",))
+        assert field in [error["field"] for error in response.json()["errors"]]
+
+
+@pytest.mark.parametrize("extra", [
+    {"is_staff": True}, {"is_superuser": True}, {"is_active": False},
+    {"email_verified": True}, {"id": 1}, {"user_id": 1}, {"scopes": ["*"]},
+], ids=lambda e: next(iter(e)))
+def test_extra_privileged_fields_are_never_applied(target: Target, extra: dict) -> None:
+    """F13/R24/R62: ignored or refused, never applied."""
+    response = target.send_json({**target.valid, **extra})
+
+    assert response.status_code in (200, 201, 400), response.content
+    for user in get_user_model()._default_manager.all():
+        assert not getattr(user, "is_staff", False)
+        assert not getattr(user, "is_superuser", False)
+        assert user.is_active
+
+
+# --- parameter pollution (F27, R7) --------------------------------------------------------
+
+
+def test_credentials_in_the_query_string_are_ignored(make_user: Any) -> None:
+    make_user()
+    before = state()
+
+    response = APIClient().post(
+        f"/api/v1/auth/login?email=alice@example.com&password={PASSWORD}",
+        {"email": "alice@example.com", "password": "not the password"}, format="json")
+
+    assert_rejected(response, before, statuses=(401,), codes=("invalid_credentials",))
+
+
+def test_a_refresh_token_in_the_query_string_is_ignored(tokens: dict[str, Any]) -> None:
+    before = state()
+
+    response = APIClient().post(f"/api/v1/auth/refresh?refresh_token={tokens['refresh_token']}",
+                                {}, format="json")
+
+    assert_rejected(response, before, codes=("validation_error",))
+
+
+# --- paths and methods (F28, R8) ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", [
+    "/api/v1/auth/login/",
+    "/api/v1/auth//login",
+    "/api/v1//auth/login",
+    "/api/v1/auth/%2e%2e/auth/login",
+    "/api/v1/auth/LOGIN",
+    "/api/v1/auth/login%00",
+    "/api/v1/auth/login;x=1",
+])
+def test_a_path_variant_of_login_is_a_json_404(make_user: Any, path: str) -> None:
+    make_user()
+    before = state()
+
+    response = APIClient().post(path, {"email": "alice@example.com", "password": PASSWORD},
+                                format="json")
+
+    assert_rejected(response, before, statuses=(404,), codes=("not_found",))
+
+
+@pytest.mark.parametrize("method, path", [
+    ("GET", "/api/v1/auth/login"),
+    ("PUT", "/api/v1/auth/login"),
+    ("DELETE", "/api/v1/auth/login"),
+    ("TRACE", "/api/v1/auth/login"),
+    ("GET", "/api/v1/auth/register"),
+    ("GET", "/api/v1/auth/refresh"),
+    ("PATCH", "/api/v1/auth/refresh"),
+    ("POST", "/api/v1/health"),
+])
+def test_an_unsupported_method_is_a_json_405(make_user: Any, method: str, path: str) -> None:
+    make_user()
+    before = state()
+
+    response = APIClient().generic(method, path)
+
+    assert_rejected(response, before, statuses=(405,), codes=("method_not_allowed",))
+    assert "POST" in response["Allow"] or "GET" in response["Allow"]
+
+
+@pytest.mark.parametrize("method, path", [
+    ("GET", "/api/v1/auth/logout"),
+    ("PUT", "/api/v1/auth/logout"),
+    ("POST", "/api/v1/users/me"),
+    ("DELETE", "/api/v1/users/me"),
+    ("TRACE", "/api/v1/users/me"),
+    ("GET", "/api/v1/auth/logout-all"),
+])
+def test_an_unsupported_method_with_a_valid_token_is_a_json_405(
+    bearer_client: APIClient, method: str, path: str
+) -> None:
+    before = state()
+
+    response = bearer_client.generic(method, path)
+
+    assert_rejected(response, before, statuses=(405,), codes=("method_not_allowed",))
+
+
+@pytest.mark.parametrize("path", ["/api/v1/auth/login", "/api/v1/auth/register",
+                                  "/api/v1/auth/refresh", "/api/v1/auth/logout",
+                                  "/api/v1/auth/logout-all", "/api/v1/users/me"])
+@pytest.mark.parametrize("method", ["HEAD", "OPTIONS"])
+def test_head_and_options_change_nothing(bearer_client: APIClient, tokens: dict[str, Any],
+                                         method: str, path: str) -> None:
+    before = state()
+
+    response = bearer_client.generic(method, path, json.dumps(
+        {"refresh_token": tokens["refresh_token"], "name": "x"}), content_type=JSON)
+
+    assert response.status_code in (200, 401, 405), response.content
+    assert state() == before
+    assert bearer_client.get("/api/v1/users/me").status_code == 200
+
+
+# --- hostile Host and forwarding headers (F29, R9, R10) -----------------------------------
+
+
+@pytest.mark.parametrize("host", ["evil.example", "localhost.evil.example", "127.0.0.1:80@evil",
+                                  "evil.example\r\nX-Injected: 1", "a" * 300])
+def test_a_hostile_host_header_is_a_json_400(make_user: Any, host: str) -> None:
+    make_user()
+    before = state()
+
+    response = APIClient().post("/api/v1/auth/login",
+                                {"email": "alice@example.com", "password": PASSWORD},
+                                format="json", HTTP_HOST=host)
+
+    assert_rejected(response, before, codes=("bad_request",))
+
+
+def test_a_forwarded_host_header_is_ignored(make_user: Any, settings: Any) -> None:
+    assert not settings.USE_X_FORWARDED_HOST
+    make_user()
+
+    response = APIClient().post("/api/v1/auth/login",
+                                {"email": "alice@example.com", "password": PASSWORD},
+                                format="json", HTTP_X_FORWARDED_HOST="evil.example")
+
+    assert response.status_code == 200
+
+
+def test_a_mailed_link_uses_the_frontend_url_never_the_request_host(
+    make_user: Any, settings: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    """R9: Host and X-Forwarded-Host never reach an emailed link."""
+    make_user()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = APIClient().post("/api/v1/auth/forgot-password",
+                                    {"email": "alice@example.com"}, format="json",
+                                    HTTP_HOST="localhost",
+                                    HTTP_X_FORWARDED_HOST="evil.example")
+
+    assert response.status_code == 200, response.content
+    assert len(mail.outbox) == 1
+    body = mail.outbox[0].body
+    assert f"{settings.AINATIVE_AUTH['FRONTEND_URL']}/reset-password?token=" in body
+    assert "evil.example" not in body and "localhost" not in body
+
+
+def test_a_client_sent_forwarded_for_does_not_escape_the_per_ip_limit(
+    db: Any, settings: Any
+) -> None:
+    """R10: with no trusted proxy configured, the limit keys on REMOTE_ADDR only."""
+    settings.AINATIVE_AUTH = {
+        **settings.AINATIVE_AUTH,
+        "THROTTLE_RATES": {**settings.AINATIVE_AUTH["THROTTLE_RATES"], "login": "3/minute"},
+    }
+    client = APIClient(REMOTE_ADDR="198.51.100.7")
+
+    def attempt(n: int, **extra: Any) -> Any:
+        return client.post("/api/v1/auth/login",
+                           {"email": f"user{n}@example.com", "password": "wrong password"},
+                           format="json", HTTP_X_FORWARDED_FOR=f"10.0.0.{n}", **extra)
+
+    assert [attempt(n).status_code for n in range(3)] == [401, 401, 401]
+    throttled = attempt(3)
+
+    assert throttled.status_code == 429
+    assert throttled.json()["error_code"] == "throttled"
+    assert int(throttled["Retry-After"]) >= 1
+    # Another peer address is a different client.
+    assert attempt(4, REMOTE_ADDR="198.51.100.8").status_code == 401

@@ -1,0 +1,122 @@
+"""Concurrency on PostgreSQL (C-1, C-8): parallel sign-ups of one address, parallel
+wrong-password logins against one account's limit.
+
+Run with ``DATABASE_URL=postgres://... [REDIS_URL=redis://...] pytest <this file>``.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from allauth.account.models import EmailAddress
+from django.contrib.auth import get_user_model
+from django.db import connection
+from rest_framework.test import APIClient
+
+from ainative_auth import throttling
+from ainative_auth.models import AccountEmail
+
+from .conftest import PASSWORD
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+
+def in_parallel(count: int, work: Callable[[int], Any]) -> list[Any]:
+    """Run ``work(i)`` for i in range(count) in threads released together; the results
+    (or the exceptions) in order. Each thread closes its own database connection."""
+    barrier = threading.Barrier(count)
+    results: list[Any] = [None] * count
+
+    def run(i: int) -> None:
+        try:
+            barrier.wait(timeout=30)
+            results[i] = work(i)
+        except BaseException as exc:  # noqa: BLE001 - reported by the caller
+            results[i] = exc
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not any(thread.is_alive() for thread in threads), "a request hung"
+    errors = [r for r in results if isinstance(r, BaseException)]
+    assert not errors, errors
+    return results
+
+
+@pytest.fixture
+def set_rates(settings: Any) -> Callable[..., None]:
+    def _set(**rates: str) -> None:
+        current = settings.AINATIVE_AUTH
+        settings.AINATIVE_AUTH = {
+            **current, "THROTTLE_RATES": {**current["THROTTLE_RATES"], **rates}
+        }
+
+    return _set
+
+
+def test_fifty_parallel_signups_of_one_address_make_exactly_one_account(
+    set_rates, mailoutbox
+):
+    set_rates(register="1000/minute")
+    spellings = ["a@x.co", "A@x.co", "a@X.CO"]
+
+    def register(i: int) -> Any:
+        return APIClient().post(
+            "/api/v1/auth/register",
+            {"email": spellings[i % 3], "password": PASSWORD, "name": f"Racer {i}"},
+            format="json", REMOTE_ADDR=f"10.1.0.{i + 1}",
+        )
+
+    responses = in_parallel(50, register)
+
+    statuses = Counter(r.status_code for r in responses)
+    assert statuses == {201: 1, 409: 49}, statuses
+    conflicts = [r for r in responses if r.status_code == 409]
+    assert len({r.content for r in conflicts}) == 1
+    assert conflicts[0].json()["error_code"] == "email_taken"
+    winner = next(r for r in responses if r.status_code == 201).json()["user"]
+    assert winner["email"] == "a@x.co"
+
+    model = get_user_model()
+    assert model.objects.count() == 1
+    assert model.objects.get().pk == winner["id"]
+    assert AccountEmail.objects.count() == 1
+    assert EmailAddress.objects.count() == 1
+
+    from ainative_auth.services.mail import flush_mail
+
+    assert flush_mail(timeout=30)
+    assert [message.to for message in mailoutbox] == [["a@x.co"]]
+
+
+def test_parallel_wrong_passwords_for_one_account_stop_at_the_per_email_limit(
+    set_rates, make_user, monkeypatch
+):
+    set_rates(login="5/minute")
+    make_user(email="target@example.com")
+
+    # Freeze the throttle clock: all thirty attempts fall in one window.
+    frozen = float(int(throttling.time.time()) // 60 * 60 + 1)
+    monkeypatch.setattr(throttling, "time", type("Clock", (), {"time": lambda: frozen}))
+
+    def attempt(i: int) -> Any:
+        # Thirty addresses, so only the per-email counter can stop them.
+        return APIClient().post(
+            "/api/v1/auth/login",
+            {"email": "target@example.com", "password": f"wrong password {i}"},
+            format="json", REMOTE_ADDR=f"10.2.0.{i + 1}",
+        )
+
+    responses = in_parallel(30, attempt)
+
+    statuses = Counter(r.status_code for r in responses)
+    assert statuses == {401: 5, 429: 25}, statuses
+    assert all(r.json()["error_code"] == "throttled" for r in responses if r.status_code == 429)
