@@ -47,6 +47,9 @@ DEFAULTS: dict[str, Any] = {
         "oauth": "30/minute",
         "api_key": "600/minute",
     },
+    # Ceiling on consecutive failed logins per account (a success or a password reset
+    # clears it), on top of the `login` rate; None disables it. NIST 800-63B: at most 100.
+    "LOGIN_LOCKOUT_RATE": "100/day",
     # Number of trusted reverse proxies in front of Django (0 = use REMOTE_ADDR only).
     "TRUSTED_PROXY_COUNT": 0,
     # Cache alias used for throttle counters.

@@ -83,9 +83,9 @@ def hit(scope: str, kind: str, ident: str, rate: Rate | None = None) -> None:
         raise exceptions.Throttled(wait=max(1, int(wait) + 1))
 
 
-def reset(scope: str, kind: str, ident: str) -> None:
+def reset(scope: str, kind: str, ident: str, rate: Rate | None = None) -> None:
     """Forget the current window's count (e.g. an account's failures after a success)."""
-    rate = rate_for(scope)
+    rate = rate or rate_for(scope)
     if rate is None:
         return
     window = int(time.time() // rate.period)

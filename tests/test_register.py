@@ -427,3 +427,30 @@ def test_register_sends_the_user_registered_signal_once_after_commit(
 
     assert response.status_code == 201
     assert [user.pk for user in seen] == [json.loads(response.content)["user"]["id"]]
+
+
+def test_a_409_mails_the_owner_of_the_address_and_nobody_else(
+    register, mailoutbox, django_capture_on_commit_callbacks
+):
+    # R23: the 409 is the one enumeration oracle; its owner learns of every probe.
+    assert register(email="Owner@Example.com").status_code == 201
+    mailoutbox.clear()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = register(email="OWNER@example.COM", name="Mallory")
+
+    assert response.status_code == 409
+    assert [m.to for m in mailoutbox] == [["owner@example.com"]]
+    assert "tried to sign up" in mailoutbox[0].subject
+    assert "already has an account" in mailoutbox[0].body
+    assert "Mallory" not in mailoutbox[0].body
+
+
+def test_a_201_sends_no_account_exists_notice(
+    register, mailoutbox, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        assert register(email="new@example.com").status_code == 201
+
+    assert [m.to for m in mailoutbox] == [["new@example.com"]]  # the verification mail only
+    assert all("tried to sign up" not in m.subject for m in mailoutbox)

@@ -302,6 +302,66 @@ def test_a_successful_login_does_not_reset_the_ip_counter(attempt, set_rates, cl
     assert_throttled(attempt(email="victim99@example.com"))
 
 
+# --- login, consecutive-failure ceiling per account (R26) ----------------------------
+
+
+def test_consecutive_failures_past_the_lockout_ceiling_are_throttled_for_the_day(
+    attempt, set_rates, set_auth, clock, make_user
+):
+    set_rates(login="100/minute")
+    set_auth(LOGIN_LOCKOUT_RATE="5/day")
+    make_user()
+    for n in range(5):
+        # Spread over minutes and addresses: the per-minute limits never trigger.
+        clock.advance(61)
+        assert attempt(ip=f"10.0.1.{n}").status_code == 401
+
+    clock.advance(61)
+    assert_throttled(attempt(password=PASSWORD, ip="10.0.1.99"), period=86400)
+
+
+def test_a_successful_login_clears_the_lockout_count(
+    attempt, set_rates, set_auth, clock, make_user
+):
+    set_rates(login="100/minute")
+    set_auth(LOGIN_LOCKOUT_RATE="3/day")
+    make_user()
+    assert attempt(ip="10.0.2.1").status_code == 401
+    assert attempt(ip="10.0.2.2").status_code == 401
+    assert attempt(password=PASSWORD, ip="10.0.2.3").status_code == 200
+
+    assert attempt(ip="10.0.2.4").status_code == 401
+    assert attempt(ip="10.0.2.5").status_code == 401
+    assert attempt(password=PASSWORD, ip="10.0.2.6").status_code == 200
+
+
+def test_a_password_reset_lifts_the_lockout(api, attempt, set_rates, set_auth, clock, make_user):
+    from ainative_auth.email_tokens import reset_password_tokens
+
+    set_rates(login="100/minute")
+    set_auth(LOGIN_LOCKOUT_RATE="2/day")
+    user = make_user()
+    attempt(ip="10.0.3.1")
+    attempt(ip="10.0.3.2")
+    assert_throttled(attempt(password=PASSWORD, ip="10.0.3.3"), period=86400)
+
+    reset = api.post("/api/v1/auth/reset-password",
+                     {"token": reset_password_tokens.make_email_token(user),
+                      "new_password": "a brand new passphrase"}, format="json")
+
+    assert reset.status_code == 200, reset.content
+    assert attempt(password="a brand new passphrase", ip="10.0.3.4").status_code == 200
+
+
+def test_the_lockout_ceiling_can_be_switched_off(attempt, set_rates, set_auth, clock, make_user):
+    set_rates(login="100/minute")
+    set_auth(LOGIN_LOCKOUT_RATE=None)
+    make_user()
+    for n in range(12):
+        assert attempt(ip=f"10.0.4.{n}").status_code == 401
+    assert attempt(password=PASSWORD, ip="10.0.4.99").status_code == 200
+
+
 def test_login_throttling_runs_before_any_hashing(attempt, set_rates, clock, hash_ops):
     set_rates(login="2/minute")
     attempt(email="a@example.com")

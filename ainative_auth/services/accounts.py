@@ -10,12 +10,14 @@ from django.core.exceptions import FieldDoesNotExist
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 
+from .. import throttling
 from ..adapter import get_adapter
 from ..conf import auth_settings
-from ..emails import canonical_email
+from ..emails import canonical_email, find_user_by_email
 from ..exceptions import EmailTaken, Forbidden, InvalidCredentials
 from ..models import AccountEmail
 from ..signals import user_registered
+from .mail import send_after_commit
 
 
 def email_in_use(email: str) -> bool:
@@ -59,6 +61,7 @@ def register(
     user = build_user(email, name)
     user.set_password(password)
     if email_in_use(email):
+        _notify_existing_owner(email)
         raise EmailTaken()
     try:
         with transaction.atomic():
@@ -66,11 +69,55 @@ def register(
             AccountEmail.objects.create(user=user, email=email)
             EmailAddress.objects.create(user=user, email=email, primary=True, verified=False)
     except IntegrityError as exc:
+        _notify_existing_owner(email)
         raise EmailTaken() from exc
     transaction.on_commit(
         lambda: user_registered.send(sender=user.__class__, user=user, request=request)
     )
     return user
+
+
+def _lockout_rate() -> throttling.Rate | None:
+    text = auth_settings.LOGIN_LOCKOUT_RATE
+    return throttling.Rate.parse(text) if text else None
+
+
+def count_login_attempt(email: str) -> None:
+    """Count a login attempt for ``email`` (whether or not it has an account), before any
+    password hashing: the ``login`` rate per address, and the consecutive-failure ceiling
+    ``LOGIN_LOCKOUT_RATE``. Raises 429 past either."""
+    throttling.hit("login", "email", email)
+    throttling.hit("login", "lockout", email, _lockout_rate())
+
+
+def clear_login_failures(email: str) -> None:
+    """After a successful login or password reset: the account's counters start again.
+
+    The per-IP counter is left alone, so a success cannot wipe out failures an attacker
+    spread over many accounts from one address."""
+    throttling.reset("login", "email", email)
+    throttling.reset("login", "lockout", email, _lockout_rate())
+
+
+def _notify_existing_owner(email: str) -> None:
+    """Tell the owner of ``email`` that someone tried to sign up with it (R23).
+
+    The 409 is the one place the API says an address has an account; mailing the owner
+    means probing it does not go unnoticed. Sent after commit (in the background by
+    default), to the stored address only, and never for an address shared by two users.
+    """
+    owner = find_user_by_email(email)
+    if owner is None:
+        return
+    adapter = get_adapter()
+    stored = getattr(owner, owner.get_email_field_name())
+    send_after_commit(
+        "ainative_auth/email/account_exists",
+        stored,
+        {"user": owner, "name": adapter.get_name(owner), "email": stored,
+         "frontend_url": str(auth_settings.FRONTEND_URL)},
+        user_id=owner.pk,
+    )
 
 
 def login(request: HttpRequest, *, email: str, password: str) -> Any:

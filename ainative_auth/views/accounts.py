@@ -9,7 +9,6 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from .. import throttling
 from ..adapter import get_adapter
 from ..parsers import StrictJSONParser
 from ..permissions import HasScope
@@ -63,9 +62,9 @@ class LoginView(BaseAPIView):
         serializer.is_valid(raise_exception=True)
         email = serializer.validated_data["email"]
         # Counted before hashing, per address whether or not it has an account.
-        throttling.hit("login", "email", email)
+        accounts.count_login_attempt(email)
         user = accounts.login(request, email=email, password=serializer.validated_data["password"])
-        throttling.reset("login", "email", email)
+        accounts.clear_login_failures(email)
         body = sessions.login_tokens(
             user, ip_address=self.client_ip(request), user_agent=self.user_agent(request)
         )

@@ -17,7 +17,7 @@ from ..serializers import (
     ErrorSerializer,
     ResetPasswordSerializer,
 )
-from ..services import passwords
+from ..services import accounts, passwords
 from .base import AuthenticatedAPIView, BaseAPIView
 from .verification import token_owner_key
 
@@ -67,7 +67,7 @@ class ResetPasswordView(BaseAPIView):
         )
         # The owner proved control of the address: lift the per-account login lockout, so
         # an attacker's failures cannot keep them out past the reset (R27). Per-IP stays.
-        throttling.reset("login", "email", canonical_email(email_of(user)))
+        accounts.clear_login_failures(canonical_email(email_of(user)))
         return Response({"detail": "Your password has been reset. Log in with the new one."})
 
 
