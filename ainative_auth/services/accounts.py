@@ -17,7 +17,7 @@ from ..emails import canonical_email, find_user_by_email
 from ..exceptions import EmailTaken, Forbidden, InvalidCredentials
 from ..models import AccountEmail
 from ..signals import user_registered
-from .mail import send_after_commit
+from .mail import mail_user
 
 
 def email_in_use(email: str) -> bool:
@@ -107,17 +107,9 @@ def _notify_existing_owner(email: str) -> None:
     default), to the stored address only, and never for an address shared by two users.
     """
     owner = find_user_by_email(email)
-    if owner is None:
-        return
-    adapter = get_adapter()
-    stored = getattr(owner, owner.get_email_field_name())
-    send_after_commit(
-        "ainative_auth/email/account_exists",
-        stored,
-        {"user": owner, "name": adapter.get_name(owner), "email": stored,
-         "frontend_url": str(auth_settings.FRONTEND_URL)},
-        user_id=owner.pk,
-    )
+    if owner is not None:
+        mail_user(owner, "ainative_auth/email/account_exists",
+                  frontend_url=str(auth_settings.FRONTEND_URL))
 
 
 def login(request: HttpRequest, *, email: str, password: str) -> Any:

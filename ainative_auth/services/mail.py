@@ -155,6 +155,40 @@ def flush_mail(timeout: float | None = None) -> bool:
 atexit.register(flush_mail, EXIT_FLUSH_TIMEOUT)
 
 
+def mail_user(user: Any, template_prefix: str, **context: Any) -> None:
+    """Mail ``user`` at their stored address (never a spelling someone typed), after commit.
+
+    Every template gets ``user``, ``name`` and ``email`` besides ``context``. Nothing is
+    sent to a user without an address.
+    """
+    from ..email_tokens import email_of
+
+    email = email_of(user)
+    if not email:
+        return
+    adapter = get_adapter()
+    send_after_commit(
+        template_prefix,
+        email,
+        {"user": user, "name": adapter.get_name(user), "email": email, **context},
+        user_id=user.pk,
+    )
+
+
+def mail_link(
+    user: Any, template_prefix: str, *, path_template: str, token: str, lifetime: int
+) -> None:
+    """Mail ``user`` a frontend link carrying ``token``: ``FRONTEND_URL`` + the path template,
+    never the request's Host header."""
+    mail_user(
+        user,
+        template_prefix,
+        url=get_adapter().build_frontend_url(path_template, token=token),
+        token=token,
+        expires_in=describe_duration(lifetime),
+    )
+
+
 def describe_duration(seconds: int) -> str:
     """``3600`` -> ``"1 hour"``, ``5400`` -> ``"90 minutes"``: a token's lifetime in mail."""
     seconds = int(seconds)

@@ -11,15 +11,14 @@ from django.http import HttpRequest
 from django.utils import timezone
 from rest_framework import serializers
 
-from ..adapter import get_adapter
 from ..conf import auth_settings
-from ..email_tokens import email_of, reset_password_tokens
+from ..email_tokens import reset_password_tokens
 from ..emails import find_user_by_email
 from ..exceptions import EmailTokenInvalid, InvalidCurrentPassword
 from ..serializers.fields import validate_new_password
 from ..signals import password_changed
 from . import sessions
-from .mail import describe_duration, send_after_commit
+from .mail import mail_link, mail_user
 from .verification import mark_email_verified
 
 logger = logging.getLogger("ainative_auth")
@@ -49,20 +48,12 @@ def request_password_reset(email: str) -> None:
     token = reset_password_tokens.make_email_token(target)
     if not eligible:
         return
-    adapter = get_adapter()
-    stored = email_of(user)  # the stored spelling, never the one typed (CVE-2019-19844)
-    send_after_commit(
+    mail_link(
+        user,
         RESET_TEMPLATE,
-        stored,
-        {
-            "user": user,
-            "name": adapter.get_name(user),
-            "email": stored,
-            "url": adapter.build_frontend_url(auth_settings.RESET_PASSWORD_PATH, token=token),
-            "token": token,
-            "expires_in": describe_duration(auth_settings.RESET_PASSWORD_TOKEN_LIFETIME),
-        },
-        user_id=user.pk,
+        path_template=auth_settings.RESET_PASSWORD_PATH,
+        token=token,
+        lifetime=auth_settings.RESET_PASSWORD_TOKEN_LIFETIME,
     )
 
 
@@ -131,22 +122,13 @@ def change_password(
 def _after_password_change(
     user: Any, reason: str, request: HttpRequest | None, ip_address: str | None
 ) -> None:
-    adapter = get_adapter()
-    email = email_of(user)
-    if email:
-        send_after_commit(
-            CHANGED_TEMPLATE,
-            email,
-            {
-                "user": user,
-                "name": adapter.get_name(user),
-                "email": email,
-                "reason": reason,
-                "changed_at": timezone.now(),
-                "ip_address": ip_address,
-            },
-            user_id=user.pk,
-        )
+    mail_user(
+        user,
+        CHANGED_TEMPLATE,
+        reason=reason,
+        changed_at=timezone.now(),
+        ip_address=ip_address,
+    )
     transaction.on_commit(
         lambda: password_changed.send(
             sender=user.__class__, user=user, reason=reason, request=request

@@ -13,13 +13,12 @@ from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 
-from ..adapter import get_adapter
 from ..conf import auth_settings
 from ..email_tokens import email_of, verify_email_tokens
 from ..emails import find_user_by_email
 from ..exceptions import EmailTokenInvalid
 from ..signals import email_verified
-from .mail import describe_duration, send_after_commit
+from .mail import mail_link
 
 logger = logging.getLogger("ainative_auth")
 
@@ -36,20 +35,12 @@ def _address_verified(user_pk: Any, email: str) -> bool:
 
 
 def _mail_link(user: Any, token: str) -> None:
-    adapter = get_adapter()
-    email = email_of(user)
-    send_after_commit(
+    mail_link(
+        user,
         TEMPLATE,
-        email,
-        {
-            "user": user,
-            "name": adapter.get_name(user),
-            "email": email,
-            "url": adapter.build_frontend_url(auth_settings.VERIFY_EMAIL_PATH, token=token),
-            "token": token,
-            "expires_in": describe_duration(auth_settings.VERIFY_EMAIL_TOKEN_LIFETIME),
-        },
-        user_id=user.pk,
+        path_template=auth_settings.VERIFY_EMAIL_PATH,
+        token=token,
+        lifetime=auth_settings.VERIFY_EMAIL_TOKEN_LIFETIME,
     )
 
 

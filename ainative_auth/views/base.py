@@ -59,6 +59,21 @@ class BaseAPIView(APIView):
     def throttle_ip(self, request: HttpRequest, scope: str) -> None:
         throttling.hit(scope, "ip", self.client_ip(request))
 
+    def email_request(
+        self, request: Request, scope: str, service: Callable[[str], None], answer: dict
+    ) -> Response:
+        """``POST {email}`` flows (forgot-password, resend-verification): throttled per IP
+        and per address, and one ``answer`` whatever the address, so nothing is revealed."""
+        from ..serializers import EmailRequestSerializer
+
+        self.throttle_ip(request, scope)
+        serializer = EmailRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        email = serializer.validated_data["email"]
+        throttling.hit(scope, "email", email)
+        service(email)
+        return Response(answer)
+
 
 class AuthenticatedAPIView(BaseAPIView):
     """Bearer token or X-API-Key; ``request.user`` is the owner either way.

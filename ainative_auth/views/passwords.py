@@ -37,13 +37,9 @@ class ForgotPasswordView(BaseAPIView):
         description="The same 200 for every well-formed address, known or not.",
     )
     def post(self, request: Request) -> Response:
-        self.throttle_ip(request, "forgot_password")
-        serializer = EmailRequestSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        email = serializer.validated_data["email"]
-        throttling.hit("forgot_password", "email", email)
-        passwords.request_password_reset(email)
-        return Response(FORGOT_ANSWER)
+        return self.email_request(
+            request, "forgot_password", passwords.request_password_reset, FORGOT_ANSWER
+        )
 
 
 class ResetPasswordView(BaseAPIView):

@@ -55,10 +55,6 @@ class ResendVerificationView(BaseAPIView):
         description="The same 200 for known, unknown and already-verified addresses.",
     )
     def post(self, request: Request) -> Response:
-        self.throttle_ip(request, "resend_verification")
-        serializer = EmailRequestSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        email = serializer.validated_data["email"]
-        throttling.hit("resend_verification", "email", email)
-        verification.resend_verification(email)
-        return Response(RESEND_ANSWER)
+        return self.email_request(
+            request, "resend_verification", verification.resend_verification, RESEND_ANSWER
+        )
