@@ -11,7 +11,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.db import connections, router
 from django.db.models import Q
+from django.db.models.query import get_related_populators
 from django.utils import timezone
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.request import Request
@@ -101,13 +103,9 @@ class APIKeyAuthentication(BaseAuthentication):
         if parsed is None:
             raise APIKeyInvalid()
         public_id, secret = parsed
-        # order_by(): the model's default ordering would add a useless ORDER BY.
-        rows = list(
-            APIKey.objects.select_related("user").filter(public_id=public_id).order_by()[:1]
-        )
-        if not rows:
+        key = fetch_api_key(public_id)
+        if key is None:
             raise APIKeyInvalid()
-        key = rows[0]
         now = timezone.now()
         hashes = [key.secret_hash]
         if key.previous_secret_expires_at is not None and key.previous_secret_expires_at > now:
@@ -155,6 +153,65 @@ class APIKeyAuthentication(BaseAuthentication):
             Q(last_used_at__isnull=True) | Q(last_used_at__lte=cutoff), pk=key.pk
         ).update(last_used_at=now, last_used_ip=ip)
         key.last_used_at, key.last_used_ip = now, ip
+
+
+class _CompiledKeyLookup:
+    """``APIKey.objects.select_related("user").filter(public_id=...).order_by()[:1]``,
+    compiled once per database connection instead of on every request.
+
+    Building and compiling that queryset is most of an ORM lookup's cost (measured by
+    ``make bench``: ~570 us on SQLite for the queryset against ~55 us for its SQL). This
+    keeps the compiler's SQL, row converters and ``select_related`` populators, and per
+    request runs only the SELECT and ``Model.from_db``: the same single query (counted by
+    the debug cursor like any other), the same objects, and nothing cached about the key
+    itself, so revocation still takes effect on the very next request.
+    """
+
+    def __init__(self, alias: str) -> None:
+        queryset = (
+            APIKey.objects.using(alias).select_related("user").filter(public_id="").order_by()
+        )[:1]
+        compiler = queryset.query.get_compiler(using=alias)
+        self.sql, params = compiler.as_sql()
+        if list(params) != [""]:  # pragma: no cover - a Django internals change
+            raise RuntimeError("unexpected parameters in the compiled API-key lookup")
+        select, klass_info = compiler.select, compiler.klass_info
+        self.converters = compiler.get_converters([column[0] for column in select])
+        fields = klass_info["select_fields"]
+        self.start, self.end = fields[0], fields[-1] + 1
+        self.attnames = [column[0].target.attname for column in select[self.start:self.end]]
+        # Django 6.1 threads the queryset's fetch mode through from_db and the populators.
+        fetch_mode = getattr(queryset, "_fetch_mode", None)
+        extra = (fetch_mode,) if fetch_mode is not None else ()
+        self.populators = get_related_populators(klass_info, select, alias, *extra)
+        self.from_db_kwargs = {"fetch_mode": fetch_mode} if fetch_mode is not None else {}
+        self.compiler, self.alias = compiler, alias
+
+    def fetch(self, public_id: str) -> APIKey | None:
+        with connections[self.alias].cursor() as cursor:
+            cursor.execute(self.sql, [public_id])
+            row = cursor.fetchone()
+        if row is None:
+            return None
+        if self.converters:
+            row = next(iter(self.compiler.apply_converters([row], self.converters)))
+        key = APIKey.from_db(
+            self.alias, self.attnames, row[self.start:self.end], **self.from_db_kwargs
+        )
+        for populator in self.populators:
+            populator.populate(row, key)
+        return key
+
+
+def fetch_api_key(public_id: str) -> APIKey | None:
+    """The key with ``public_id`` and its owner, in one query (see ``_CompiledKeyLookup``)."""
+    alias = router.db_for_read(APIKey)
+    # Connection wrappers are per thread, like the compiler they would share.
+    connection = connections[alias]
+    lookup = getattr(connection, "_ainative_api_key_lookup", None)
+    if lookup is None:
+        lookup = connection._ainative_api_key_lookup = _CompiledKeyLookup(alias)
+    return lookup.fetch(public_id)
 
 
 def default_authentication_classes() -> list[type[BaseAuthentication]]:

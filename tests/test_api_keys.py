@@ -685,3 +685,25 @@ def test_the_per_user_limit_counts_live_keys_only(
         expires_at=timezone.now() - timedelta(seconds=1))
     assert bearer_client.post(KEYS, {"name": "four"}, format="json").status_code == 201
     assert bearer_client.post(KEYS, {"name": "five"}, format="json").status_code == 409
+
+
+def test_the_compiled_key_lookup_returns_what_the_orm_returns(make_api_key, django_assert_num_queries):
+    from django.contrib.auth import get_user_model
+
+    from ainative_auth.authentication import fetch_api_key
+    from ainative_auth.models import APIKey
+
+    key, _ = make_api_key(scopes=["credits:read", "keys:write"])
+    APIKey.objects.filter(pk=key.pk).update(last_used_ip="10.1.2.3")
+
+    with django_assert_num_queries(1):
+        fetched = fetch_api_key(key.public_id)
+    expected = APIKey.objects.select_related("user").get(pk=key.pk)
+
+    assert fetched is not None
+    for field in APIKey._meta.concrete_fields:
+        assert getattr(fetched, field.attname) == getattr(expected, field.attname), field.name
+    for field in get_user_model()._meta.concrete_fields:
+        assert getattr(fetched.user, field.attname) == getattr(expected.user, field.attname)
+    assert fetched._state.db == expected._state.db and not fetched._state.adding
+    assert fetch_api_key("0" * 12) is None
