@@ -1,0 +1,144 @@
+"""Self-contained Django settings for `make bench` (never used by the app or its tests).
+
+Every contender is installed so that all of them run in one process, on one database,
+behind one middleware stack. `benchmarks/run.py` picks the database through environment
+variables before Django starts:
+
+- ``BENCH_DB_ENGINE``: ``sqlite`` (default) or ``postgresql``
+- ``BENCH_DB_NAME``: the SQLite file path, or the PostgreSQL database name
+- ``BENCH_DB_HOST`` / ``BENCH_DB_PORT`` / ``BENCH_DB_USER`` / ``BENCH_DB_PASSWORD``
+- ``BENCH_PG_PREPARED``: non-empty for server-side binding + prepared statements
+- ``BENCH_MIDDLEWARE``: ``project`` (default; Django's startproject stack + allauth's) or
+  ``minimal`` (SecurityMiddleware, CommonMiddleware and allauth's required one)
+"""
+
+from __future__ import annotations
+
+import os
+
+DEBUG = False  # query counting uses CaptureQueriesContext, which does not need DEBUG
+SECRET_KEY = "benchmark-only-secret-key-not-for-production-0123456789abcdefghijklmnop"
+ALLOWED_HOSTS = ["testserver", "localhost", "127.0.0.1"]
+ROOT_URLCONF = "benchmarks.urls"
+USE_TZ = True
+TIME_ZONE = "UTC"
+USE_I18N = True
+LANGUAGE_CODE = "en-us"
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+INSTALLED_APPS = [
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "rest_framework_api_key",
+    "knox",
+    "allauth",
+    "allauth.account",
+    "allauth.socialaccount",
+    "ainative_auth",
+]
+
+_PROJECT_MIDDLEWARE = [
+    # What `django-admin startproject` generates, plus allauth's (which allauth requires).
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
+]
+_MINIMAL_MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
+]
+MIDDLEWARE = (
+    _MINIMAL_MIDDLEWARE if os.environ.get("BENCH_MIDDLEWARE") == "minimal" else _PROJECT_MIDDLEWARE
+)
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {"context_processors": ["django.template.context_processors.request"]},
+    },
+]
+
+if os.environ.get("BENCH_DB_ENGINE", "sqlite") == "postgresql":
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.postgresql",
+            "NAME": os.environ.get("BENCH_DB_NAME", "ainative_bench"),
+            "HOST": os.environ.get("BENCH_DB_HOST", "127.0.0.1"),
+            "PORT": os.environ.get("BENCH_DB_PORT", "5432"),
+            "USER": os.environ.get("BENCH_DB_USER", "postgres"),
+            "PASSWORD": os.environ.get("BENCH_DB_PASSWORD", ""),
+            # Persistent connections, as any production deployment has them.
+            "CONN_MAX_AGE": None,
+            # run.py --pg-prepared: server-side binding, so psycopg prepares statements
+            # after 5 executions (Django's default is client-side binding, never prepared).
+            "OPTIONS": (
+                {"server_side_binding": True, "prepare_threshold": 5}
+                if os.environ.get("BENCH_PG_PREPARED") else {}
+            ),
+        }
+    }
+else:
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": os.environ.get("BENCH_DB_NAME", "bench.sqlite3"),
+            "CONN_MAX_AGE": None,
+        }
+    }
+
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+if os.environ.get("BENCH_REDIS_URL"):  # run.py --redis: the throttle counter on Redis
+    CACHES["redis"] = {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": os.environ["BENCH_REDIS_URL"],
+        "KEY_PREFIX": "ainative-bench",
+    }
+
+# No password is checked on the hot path; keep user creation cheap.
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+REST_FRAMEWORK = {
+    # Every benchmark view sets its own authentication and permission classes.
+    "DEFAULT_AUTHENTICATION_CLASSES": [],
+    "DEFAULT_PERMISSION_CLASSES": [],
+    "DEFAULT_THROTTLE_CLASSES": [],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    # What a project using ainative_auth configures (only error responses go through it).
+    "EXCEPTION_HANDLER": "ainative_auth.exceptions.exception_handler",
+}
+
+ACCOUNT_LOGIN_METHODS = {"email"}
+ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*"]
+ACCOUNT_RATE_LIMITS = False
+
+AUTHENTICATION_BACKENDS = [
+    "ainative_auth.backends.EmailBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+
+# A 401 is logged as a warning by django.request; the revocation check makes one on purpose.
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "loggers": {"django.request": {"level": "ERROR"}},
+}
+
+# ainative_auth counts every API-key request against THROTTLE_RATES["api_key"] (default
+# 600/minute per key), which a benchmark key exceeds within a second. Raise the limit rather
+# than switch it off, so that the counter's cost (cache add + incr) stays in the measurement;
+# run.py also measures a variant with the throttle off to show that cost on its own.
+AINATIVE_AUTH = {"THROTTLE_RATES": {"api_key": "1000000000/minute"}}
