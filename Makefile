@@ -29,6 +29,7 @@ test: test-main test-custom-user
 	else echo "No Python >= 3.12 here: skipping the Django 6.x pass."; fi
 
 test-main: $(VENV)/.installed
+	$(VENV)/bin/ruff check ainative_auth example_project tests benchmarks
 	$(VENV)/bin/python manage.py makemigrations --check --dry-run
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
 
@@ -47,7 +48,7 @@ bench: $(VENV)/.installed
 	$(VENV)/bin/python benchmarks/run.py
 
 lint: $(VENV)/.installed
-	$(VENV)/bin/ruff check ainative_auth example_project tests
+	$(VENV)/bin/ruff check ainative_auth example_project tests benchmarks
 
 clean:
 	rm -rf $(VENV) $(VENV6) build dist *.egg-info

@@ -687,7 +687,9 @@ def test_the_per_user_limit_counts_live_keys_only(
     assert bearer_client.post(KEYS, {"name": "five"}, format="json").status_code == 409
 
 
-def test_the_compiled_key_lookup_returns_what_the_orm_returns(make_api_key, django_assert_num_queries):
+def test_the_compiled_key_lookup_returns_what_the_orm_returns(
+    make_api_key, django_assert_num_queries
+):
     from django.contrib.auth import get_user_model
 
     from ainative_auth.authentication import fetch_api_key
