@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from django.contrib.auth.hashers import Argon2PasswordHasher
 from django.core.cache import cache
 from rest_framework.test import APIClient
 
@@ -29,6 +30,25 @@ def _clean_cache() -> Any:
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture
+def hash_ops(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every argon2 hash or verification Django runs."""
+    ops: list[str] = []
+    encode, verify = Argon2PasswordHasher.encode, Argon2PasswordHasher.verify
+
+    def spy_encode(self: Any, password: str, salt: str) -> str:
+        ops.append("encode")
+        return encode(self, password, salt)
+
+    def spy_verify(self: Any, password: str, encoded: str) -> bool:
+        ops.append("verify")
+        return verify(self, password, encoded)
+
+    monkeypatch.setattr(Argon2PasswordHasher, "encode", spy_encode)
+    monkeypatch.setattr(Argon2PasswordHasher, "verify", spy_verify)
+    return ops
 
 
 @pytest.fixture

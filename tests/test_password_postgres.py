@@ -3,42 +3,21 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import pytest
 from allauth.account.models import EmailAddress
 from django.contrib.auth import get_user_model
-from django.db import connections
 from rest_framework.test import APIClient
 
 from ainative_auth.email_tokens import reset_password_tokens, verify_email_tokens
 
+from .concurrency import run_together
+
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 PARALLEL = 10
-
-
-def in_parallel(call: Callable[[int], Any], count: int = PARALLEL) -> list[Any]:
-    """Run ``call(i)`` in ``count`` threads released together; return the results."""
-    barrier = threading.Barrier(count)
-    results: list[Any] = [None] * count
-
-    def worker(index: int) -> None:
-        try:
-            barrier.wait(timeout=10)
-            results[index] = call(index)
-        except Exception as exc:  # noqa: BLE001 - reported through the results
-            results[index] = exc
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return results
 
 
 def test_concurrent_resets_with_one_token_give_exactly_one_success(make_user, login):
@@ -51,7 +30,7 @@ def test_concurrent_resets_with_one_token_give_exactly_one_success(make_user, lo
                              {"token": token, "new_password": passwords[i]}, format="json")
         return r.status_code, r.json().get("error_code", "")
 
-    results = in_parallel(attempt)
+    results = run_together([partial(attempt, i) for i in range(PARALLEL)])
     assert all(isinstance(result, tuple) for result in results), results
     winners = [i for i, (status, _) in enumerate(results) if status == 200]
     assert len(winners) == 1, results
@@ -81,7 +60,7 @@ def test_concurrent_verifications_with_one_token_verify_once(make_user):
 
     email_verified.connect(on_verified)
     try:
-        results = in_parallel(attempt)
+        results = run_together([partial(attempt, i) for i in range(PARALLEL)])
     finally:
         email_verified.disconnect(on_verified)
     assert sorted(results) == [200] + [400] * (PARALLEL - 1), results

@@ -16,7 +16,6 @@ import argon2
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import (
-    Argon2PasswordHasher,
     check_password,
     get_hasher,
     get_hashers_by_algorithm,
@@ -33,25 +32,6 @@ pytestmark = pytest.mark.django_db
 
 REGISTER = "/api/v1/auth/register"
 LOGIN = "/api/v1/auth/login"
-
-
-@pytest.fixture
-def hash_ops(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """Every argon2 hash or verification Django runs."""
-    ops: list[str] = []
-    encode, verify = Argon2PasswordHasher.encode, Argon2PasswordHasher.verify
-
-    def spy_encode(self: Any, password: str, salt: str) -> str:
-        ops.append("encode")
-        return encode(self, password, salt)
-
-    def spy_verify(self: Any, password: str, encoded: str) -> bool:
-        ops.append("verify")
-        return verify(self, password, encoded)
-
-    monkeypatch.setattr(Argon2PasswordHasher, "encode", spy_encode)
-    monkeypatch.setattr(Argon2PasswordHasher, "verify", spy_verify)
-    return ops
 
 
 @pytest.fixture

@@ -7,8 +7,6 @@ Run with
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
 from functools import partial
 from typing import Any
 
@@ -18,6 +16,7 @@ from rest_framework.test import APIClient
 
 from ainative_auth.models import RefreshSession
 
+from .concurrency import run_together
 from .conftest import PASSWORD
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -27,30 +26,6 @@ REFRESH = "/api/v1/auth/refresh"
 LOGOUT = "/api/v1/auth/logout"
 ME = "/api/v1/users/me"
 PARALLEL = 20
-
-
-def in_parallel(functions: list[Callable[[], Any]]) -> list[Any]:
-    """Run each function in its own thread, all released at once; return their results."""
-    barrier = threading.Barrier(len(functions))
-    results: list[Any] = [None] * len(functions)
-    errors: list[BaseException] = []
-
-    def run(index: int, function: Callable[[], Any]) -> None:
-        try:
-            barrier.wait(timeout=30)
-            results[index] = function()
-        except BaseException as exc:  # noqa: BLE001 - reported to the test below
-            errors.append(exc)
-        finally:
-            connection.close()  # each thread has its own connection; do not leak it
-
-    threads = [threading.Thread(target=run, args=(i, f)) for i, f in enumerate(functions)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not errors, errors
-    return results
 
 
 def log_in() -> dict[str, Any]:
@@ -91,7 +66,7 @@ def test_parallel_refreshes_of_one_token_all_get_the_same_successor(alice: Any) 
     for _ in range(10):
         r0 = log_in()["refresh_token"]
 
-        results = in_parallel([partial(refresh, r0)] * PARALLEL)
+        results = run_together([partial(refresh, r0)] * PARALLEL)
 
         assert [status for status, _ in results] == [200] * PARALLEL, results
         successors = {body["refresh_token"] for _, body in results}
@@ -116,7 +91,7 @@ def test_parallel_refreshes_in_strict_mode_never_fork_the_session(
     for _ in range(10):
         r0 = log_in()["refresh_token"]
 
-        results = in_parallel([partial(refresh, r0)] * PARALLEL)
+        results = run_together([partial(refresh, r0)] * PARALLEL)
 
         statuses = [status for status, _ in results]
         assert statuses.count(200) == 1, statuses
@@ -136,7 +111,7 @@ def test_logout_racing_a_refresh_always_ends_revoked(alice: Any) -> None:
     for _ in range(30):
         tokens = log_in()
 
-        logout_status, (refresh_status, refreshed) = in_parallel([
+        logout_status, (refresh_status, refreshed) = run_together([
             partial(logout, tokens["access_token"]),
             partial(refresh, tokens["refresh_token"]),
         ])
@@ -164,7 +139,7 @@ def test_logout_racing_many_refreshes_of_a_rotated_token_ends_revoked(alice: Any
         status, rotated = refresh(tokens["refresh_token"])
         assert status == 200
 
-        results = in_parallel(
+        results = run_together(
             [partial(logout, rotated["access_token"])]
             + [partial(refresh, rotated["refresh_token"])] * 5
         )

@@ -12,7 +12,6 @@ from typing import Any
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.contrib.auth.hashers import Argon2PasswordHasher
 from django.core.cache.backends.base import BaseCache
 
 from ainative_auth import throttling
@@ -81,25 +80,6 @@ def set_auth(settings: Any) -> Any:
         settings.AINATIVE_AUTH = {**settings.AINATIVE_AUTH, **values}
 
     return _set
-
-
-@pytest.fixture
-def hash_ops(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """Every argon2 hash or verification Django runs."""
-    ops: list[str] = []
-    encode, verify = Argon2PasswordHasher.encode, Argon2PasswordHasher.verify
-
-    def spy_encode(self: Any, password: str, salt: str) -> str:
-        ops.append("encode")
-        return encode(self, password, salt)
-
-    def spy_verify(self: Any, password: str, encoded: str) -> bool:
-        ops.append("verify")
-        return verify(self, password, encoded)
-
-    monkeypatch.setattr(Argon2PasswordHasher, "encode", spy_encode)
-    monkeypatch.setattr(Argon2PasswordHasher, "verify", spy_verify)
-    return ops
 
 
 @pytest.fixture
