@@ -99,6 +99,16 @@ class APIKeyAuthentication(BaseAuthentication):
         raw = request.META.get(self.header)
         if raw is None:
             return None
+        try:
+            return self._check(request, raw)
+        except APIKeyInvalid:
+            # Failures are counted per client IP (the `api_key` rate): guessing keys, or
+            # hammering with a revoked one, turns into 429s. Only on this failure path, so
+            # valid requests pay nothing for it.
+            throttling.hit("api_key", "ip_failures", get_adapter().get_client_ip(request))
+            raise
+
+    def _check(self, request: Request, raw: str) -> tuple[Any, APIKey]:
         parsed = parse_api_key(raw)
         if parsed is None:
             raise APIKeyInvalid()

@@ -51,6 +51,32 @@ def hash_ops(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return ops
 
 
+class FrozenClock:
+    """Stands in for the ``time`` module inside ``ainative_auth.throttling``."""
+
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def time(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> FrozenClock:
+    """Freeze the throttle clock, so no test straddles a rate window's boundary."""
+    import time
+
+    from ainative_auth import throttling
+
+    # A moment early in an hour, so minute and hour windows both have room to run.
+    frozen = FrozenClock(float(int(time.time()) // 3600 * 3600 + 5))
+    monkeypatch.setattr(throttling, "time", frozen)
+    return frozen
+
+
 @pytest.fixture
 def api() -> APIClient:
     return APIClient()

@@ -598,16 +598,36 @@ def test_a_key_can_have_its_own_rate(api: APIClient, make_api_key: Any) -> None:
 
 
 def test_wrong_secrets_do_not_use_up_the_key_budget(
-    api: APIClient, make_api_key: Any, settings: Any
+    api: APIClient, make_api_key: Any, settings: Any, clock: Any
 ) -> None:
     set_ainative(settings, THROTTLE_RATES={**settings.AINATIVE_AUTH["THROTTLE_RATES"],
                                            "api_key": "2/minute"})
     _, plaintext = make_api_key()
     public_id, _ = keys.parse_api_key(plaintext)
     forged = keys.api_key_plaintext(public_id, "f" * 32)
-    for _ in range(5):
-        assert with_key(api, "get", ME, forged).status_code == 401
-    assert with_key(api, "get", ME, plaintext).status_code == 200
+    statuses = [with_key(api, "get", ME, forged, REMOTE_ADDR="10.9.9.9").status_code
+                for _ in range(5)]
+    # The guesser's own IP runs out of failures (R29); the key's budget is untouched.
+    assert statuses == [401, 401, 429, 429, 429]
+    assert with_key(api, "get", ME, plaintext, REMOTE_ADDR="10.1.1.1").status_code == 200
+    assert with_key(api, "get", ME, plaintext, REMOTE_ADDR="10.1.1.1").status_code == 200
+
+
+def test_failed_api_keys_are_throttled_per_ip_with_a_retry_after(
+    api: APIClient, settings: Any, django_assert_num_queries: Any, clock: Any
+) -> None:
+    set_ainative(settings, THROTTLE_RATES={**settings.AINATIVE_AUTH["THROTTLE_RATES"],
+                                           "api_key": "3/minute"})
+    statuses = []
+    for n in range(5):
+        with django_assert_num_queries(0):  # malformed: refused before any query
+            response = with_key(api, "get", ME, f"ak_garbage{n}", REMOTE_ADDR="10.8.8.8")
+        statuses.append(response.status_code)
+
+    assert statuses == [401, 401, 401, 429, 429]
+    assert response["Retry-After"].isdigit()
+    assert response.json()["error_code"] == "throttled"
+    assert with_key(api, "get", ME, "ak_garbage", REMOTE_ADDR="10.8.8.9").status_code == 401
 
 
 # --- rotation ------------------------------------------------------------------------

@@ -392,3 +392,21 @@ def test_a_deleted_users_refresh_token_is_401_not_404(tokens: dict[str, Any]) ->
     get_user_model()._default_manager.all().delete()
 
     assert_error(refresh(tokens["refresh_token"]), 401, "refresh_token_invalid")
+
+
+def test_refreshing_one_session_is_limited_per_session_across_ips(api, tokens, settings, clock):
+    settings.AINATIVE_AUTH = {
+        **settings.AINATIVE_AUTH,
+        "THROTTLE_RATES": {**settings.AINATIVE_AUTH["THROTTLE_RATES"], "refresh": "2/minute"},
+    }
+    token = tokens["refresh_token"]
+    statuses = []
+    for n in range(3):
+        response = api.post("/api/v1/auth/refresh", {"refresh_token": token}, format="json",
+                            REMOTE_ADDR=f"10.7.0.{n}")
+        statuses.append(response.status_code)
+        if response.status_code == 200:
+            token = response.json()["refresh_token"]
+
+    assert statuses == [200, 200, 429]
+    assert response.json()["error_code"] == "throttled"

@@ -40,29 +40,6 @@ class BrokenCache(BaseCache):
     get_many = set_many = delete_many = _down
 
 
-class FrozenClock:
-    """Stands in for the ``time`` module inside ``ainative_auth.throttling``."""
-
-    def __init__(self, now: float) -> None:
-        self.now = now
-
-    def time(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
-
-@pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> FrozenClock:
-    import time
-
-    # A moment early in an hour, so minute and hour windows both have room to run.
-    frozen = FrozenClock(float(int(time.time()) // 3600 * 3600 + 5))
-    monkeypatch.setattr(throttling, "time", frozen)
-    return frozen
-
-
 @pytest.fixture
 def set_rates(settings: Any) -> Any:
     def _set(**rates: str | None) -> None:

@@ -6,7 +6,9 @@ from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from .. import throttling
 from ..exceptions import NotFound, ServiceUnavailable
+from ..keys import parse_refresh_token
 from ..permissions import IsSessionAuthenticated
 from ..serializers import (
     DetailSerializer,
@@ -31,8 +33,13 @@ class RefreshView(BaseAPIView):
         self.throttle_ip(request, "refresh")
         serializer = RefreshSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
+        token = serializer.validated_data["refresh_token"]
+        parsed = parse_refresh_token(token)
+        if parsed is not None:
+            # Per session too, so one stolen token cannot be replayed without bound.
+            throttling.hit("refresh", "session", parsed[0].hex)
         body = sessions.refresh(
-            serializer.validated_data["refresh_token"],
+            token,
             ip_address=self.client_ip(request),
             user_agent=self.user_agent(request),
         )
