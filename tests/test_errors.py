@@ -367,15 +367,18 @@ def test_a_database_error_outside_drf_is_503_too(debug: bool) -> None:
 # --- the throttle cache is down (REL-2) ---------------------------------------------------
 
 
-def test_login_is_503_when_the_throttle_cache_is_down(make_user: Any) -> None:
+def test_login_is_503_when_the_throttle_cache_is_down(make_user: Any, settings: Any) -> None:
     """Throttling is never silently switched off: no cache, no login attempts."""
     make_user()
-    with mock.patch("django.core.cache.backends.locmem.LocMemCache.add",
-                    side_effect=ConnectionError("cache down")), \
-         mock.patch("django.core.cache.backends.redis.RedisCache.add",
-                    side_effect=ConnectionError("cache down")):
-        response = APIClient().post("/api/v1/auth/login",
-                                    {"email": "alice@example.com", "password": PASSWORD},
-                                    format="json")
+    # A Redis cache whose server is not there (nothing listens on port 1).
+    settings.CACHES = {**settings.CACHES, "down": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": "redis://127.0.0.1:1/0",
+    }}
+    settings.AINATIVE_AUTH = {**settings.AINATIVE_AUTH, "THROTTLE_CACHE": "down"}
+
+    response = APIClient().post("/api/v1/auth/login",
+                                {"email": "alice@example.com", "password": PASSWORD},
+                                format="json")
 
     assert_503(response)
