@@ -44,3 +44,32 @@ def revoke_sessions_on_deactivation(
     from .services.sessions import revoke_all_sessions
 
     revoke_all_sessions(instance, "deactivated")
+
+
+@receiver(post_save, sender=settings.AUTH_USER_MODEL,
+          dispatch_uid="ainative_auth.sync_account_email")
+def sync_account_email(sender: Any, instance: Any, created: bool = False, **kwargs: Any) -> None:
+    """Keep ``AccountEmail`` (the case-insensitive uniqueness guard) on the user's current
+    address when it is changed elsewhere (the admin, a shell, a project's own view).
+
+    If the new address is already claimed by another account, the old claim stays and a
+    warning is logged: the user row is the project's, and refusing its save from a signal
+    would turn an admin edit into a 500.
+    """
+    if created:
+        return
+    from django.db import IntegrityError, transaction
+
+    from .emails import canonical_email
+    from .models import AccountEmail
+
+    email = canonical_email(getattr(instance, instance.get_email_field_name(), "") or "")
+    if not email:
+        return
+    try:
+        with transaction.atomic():
+            AccountEmail.objects.filter(user_id=instance.pk).exclude(email=email).update(
+                email=email
+            )
+    except IntegrityError:
+        logger.warning("user %s now has an address another account registered", instance.pk)

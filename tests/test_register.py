@@ -454,3 +454,29 @@ def test_a_201_sends_no_account_exists_notice(
 
     assert [m.to for m in mailoutbox] == [["new@example.com"]]  # the verification mail only
     assert all("tried to sign up" not in m.subject for m in mailoutbox)
+
+
+def test_changing_a_users_email_moves_its_uniqueness_claim(register):
+    from ainative_auth.models import AccountEmail
+
+    assert register(email="old@example.com").status_code == 201
+    user = get_user_model().objects.get(email="old@example.com")
+    user.email = "New@Example.com"
+    user.save()
+
+    assert AccountEmail.objects.get(user=user).email == "new@example.com"
+    assert register(email="new@example.com").status_code == 409
+    assert register(email="old@example.com").status_code == 201
+
+
+def test_an_email_change_onto_a_taken_address_keeps_the_old_claim(register):
+    from ainative_auth.models import AccountEmail
+
+    assert register(email="a@example.com").status_code == 201
+    assert register(email="b@example.com").status_code == 201
+    user = get_user_model().objects.get(email="b@example.com")
+    user.email = "A@example.com"
+    user.save()  # the project's save is not refused
+
+    assert AccountEmail.objects.get(user=user).email == "b@example.com"
+    assert AccountEmail.objects.filter(email="a@example.com").count() == 1

@@ -46,6 +46,17 @@ def build_user(email: str, name: str) -> Any:
     return user
 
 
+def _free_username(user: Any) -> None:
+    """If the username ``build_user`` chose is taken (an account that has since changed its
+    email keeps its old username), fall back to a random one: the email is the login."""
+    user_model = type(user)
+    field = user_model.USERNAME_FIELD
+    if field == user_model.get_email_field_name():
+        return
+    if user_model._default_manager.filter(**{field: getattr(user, field)}).exists():
+        setattr(user, field, f"user_{secrets.token_hex(8)}")
+
+
 def register(
     *, email: str, password: str, name: str, request: HttpRequest | None = None
 ) -> Any:
@@ -63,6 +74,7 @@ def register(
     if email_in_use(email):
         _notify_existing_owner(email)
         raise EmailTaken()
+    _free_username(user)
     try:
         with transaction.atomic():
             user.save()
