@@ -22,6 +22,9 @@ DEFAULTS: dict[str, Any] = {
     "REFRESH_REUSE_INTERVAL": 10,
     # HMAC key for JWTs and refresh tokens; None derives a dedicated key from SECRET_KEY.
     "SIGNING_KEY": None,
+    # Retired signing keys still accepted when verifying (rotate SIGNING_KEY without
+    # logging everyone out); used only when SIGNING_KEY is set, else SECRET_KEY_FALLBACKS.
+    "SIGNING_KEY_FALLBACKS": [],
     # JWT algorithm; only HMAC algorithms with SIGNING_KEY are supported.
     "JWT_ALGORITHM": "HS256",
     # `iss` claim written and required on access tokens.

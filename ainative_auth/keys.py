@@ -26,8 +26,14 @@ _REFRESH_RE = re.compile(r"^([0-9a-f]{32})\.([0-9]{1,9})\.([A-Za-z0-9_-]{43})$")
 REFRESH_TOKEN_MAX_LENGTH = 96
 
 
+def _derived_key(secret_key: str) -> str:
+    return hmac.new(
+        secret_key.encode(), b"ainative_auth.signing-key.v1", hashlib.sha256
+    ).hexdigest()
+
+
 def signing_key() -> str:
-    """The HMAC key for JWTs and refresh tokens.
+    """The HMAC key that signs new JWTs and refresh tokens.
 
     ``SIGNING_KEY`` when set; otherwise a key derived from ``SECRET_KEY`` for this purpose
     only, so a token never doubles as a Django signature (RFC 8725: one key, one use).
@@ -35,9 +41,23 @@ def signing_key() -> str:
     configured = auth_settings.SIGNING_KEY
     if configured:
         return str(configured)
-    return hmac.new(
-        settings.SECRET_KEY.encode(), b"ainative_auth.signing-key.v1", hashlib.sha256
-    ).hexdigest()
+    return _derived_key(settings.SECRET_KEY)
+
+
+def verification_keys() -> list[str]:
+    """Every key a token may have been signed with: the current one first, then the
+    retired ones still accepted (``SIGNING_KEY_FALLBACKS``, or the keys derived from
+    Django's ``SECRET_KEY_FALLBACKS`` when ``SIGNING_KEY`` is not set).
+
+    Rotating the key the Django way (new key, old one moved to the fallbacks) keeps
+    sessions alive: tokens signed with the old key verify, and each refresh re-issues them
+    under the new one. Drop the old key once the longest session lifetime has passed.
+    """
+    if auth_settings.SIGNING_KEY:
+        retired = [str(key) for key in auth_settings.SIGNING_KEY_FALLBACKS or []]
+    else:
+        retired = [_derived_key(key) for key in getattr(settings, "SECRET_KEY_FALLBACKS", [])]
+    return [signing_key(), *retired]
 
 
 def new_salt() -> str:
@@ -48,9 +68,11 @@ def _b64(raw: bytes) -> str:
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
 
 
-def refresh_token_for(session_id: uuid.UUID, generation: int, salt: str) -> str:
+def refresh_token_for(
+    session_id: uuid.UUID, generation: int, salt: str, key: str | None = None
+) -> str:
     mac = hmac.new(
-        signing_key().encode(),
+        (key or signing_key()).encode(),
         f"refresh|{session_id.hex}|{generation}|{salt}".encode(),
         hashlib.sha256,
     ).digest()
@@ -68,8 +90,12 @@ def parse_refresh_token(token: str) -> tuple[uuid.UUID, int] | None:
 
 
 def refresh_token_matches(token: str, session_id: uuid.UUID, generation: int, salt: str) -> bool:
-    return hmac.compare_digest(
-        token.encode(), refresh_token_for(session_id, generation, salt).encode()
+    """Whether ``token`` is this session's token for ``generation`` under any accepted key."""
+    return any(
+        hmac.compare_digest(
+            token.encode(), refresh_token_for(session_id, generation, salt, key).encode()
+        )
+        for key in verification_keys()
     )
 
 

@@ -12,10 +12,10 @@ from typing import Any
 
 import jwt
 from rest_framework_simplejwt.backends import TokenBackend
-from rest_framework_simplejwt.exceptions import TokenBackendError
+from rest_framework_simplejwt.exceptions import TokenBackendError, TokenBackendExpiredToken
 
 from .conf import auth_settings
-from .keys import signing_key
+from .keys import signing_key, verification_keys
 
 ACCESS_TOKEN_MAX_LENGTH = 4096
 _HMAC_ALGORITHMS = {"HS256", "HS384", "HS512"}
@@ -29,13 +29,13 @@ class InvalidAccessToken(Exception):
     """The token is malformed, forged, expired or not an access token."""
 
 
-def _backend() -> TokenBackend:
+def _backend(key: str | None = None) -> TokenBackend:
     algorithm = auth_settings.JWT_ALGORITHM
     if algorithm not in _HMAC_ALGORITHMS:
         raise ValueError("AINATIVE_AUTH['JWT_ALGORITHM'] must be HS256, HS384 or HS512")
     return TokenBackend(
         algorithm,
-        signing_key=signing_key(),
+        signing_key=key or signing_key(),
         audience=auth_settings.JWT_AUDIENCE,
         issuer=auth_settings.JWT_ISSUER,
         leeway=auth_settings.JWT_LEEWAY,
@@ -63,6 +63,21 @@ def encode_access_token(
     return _backend().encode(payload), lifetime
 
 
+def _decode_with_any_key(token: str) -> dict[str, Any]:
+    """Verify with the current key, then with each retired one (key rotation without a
+    ``kid``: there are at most a few keys, tried in order, current first)."""
+    keys = verification_keys()
+    for index, key in enumerate(keys):
+        try:
+            return _backend(key).decode(token)
+        except TokenBackendExpiredToken:
+            raise  # the signature was right: expiry is the real answer
+        except TokenBackendError:
+            if index == len(keys) - 1:
+                raise
+    raise InvalidAccessToken("no key")  # pragma: no cover - keys is never empty
+
+
 def decode_access_token(token: str) -> dict[str, Any]:
     """Verify ``token`` and return its claims, or raise ``InvalidAccessToken``."""
     if not isinstance(token, str) or not token or len(token) > ACCESS_TOKEN_MAX_LENGTH:
@@ -70,7 +85,7 @@ def decode_access_token(token: str) -> dict[str, Any]:
     try:
         if not set(jwt.get_unverified_header(token)) <= _HEADER_FIELDS:
             raise InvalidAccessToken("unexpected header field")
-        claims = _backend().decode(token)
+        claims = _decode_with_any_key(token)
     except InvalidAccessToken:
         raise
     except TokenBackendError as exc:

@@ -435,3 +435,46 @@ def test_a_token_of_a_logged_out_session_is_401_on_the_next_request(
     assert client.post("/api/v1/auth/logout").status_code == 200
 
     assert_401(client.get(ME))
+
+
+# --- key rotation (R35, REL-6) ----------------------------------------------------------
+
+
+def _me(token: str) -> int:
+    return APIClient().get("/api/v1/users/me", HTTP_AUTHORIZATION=f"Bearer {token}").status_code
+
+
+def _refresh(token: str) -> Any:
+    return APIClient().post("/api/v1/auth/refresh", {"refresh_token": token}, format="json")
+
+
+def test_rotating_secret_key_the_django_way_keeps_sessions_alive(tokens, settings) -> None:
+    old = settings.SECRET_KEY
+    settings.SECRET_KEY = "a-brand-new-secret-key-for-this-test-0123456789abcdef"
+    settings.SECRET_KEY_FALLBACKS = [old]
+
+    assert _me(tokens["access_token"]) == 200
+    response = _refresh(tokens["refresh_token"])
+    assert response.status_code == 200, response.content
+
+    # What the refresh issued is signed with the new key alone.
+    settings.SECRET_KEY_FALLBACKS = []
+    assert _me(response.json()["access_token"]) == 200
+    assert _refresh(response.json()["refresh_token"]).status_code == 200
+    assert _me(tokens["access_token"]) == 401
+
+
+def test_a_retired_signing_key_verifies_only_while_it_is_a_fallback(
+    make_user, login, settings
+) -> None:
+    settings.AINATIVE_AUTH = {**settings.AINATIVE_AUTH, "SIGNING_KEY": "k1" * 32}
+    make_user()
+    issued = login().json()  # signed with k1
+
+    settings.AINATIVE_AUTH = {**settings.AINATIVE_AUTH, "SIGNING_KEY": "k2" * 32,
+                              "SIGNING_KEY_FALLBACKS": ["k1" * 32]}
+    assert _me(issued["access_token"]) == 200
+
+    settings.AINATIVE_AUTH = {**settings.AINATIVE_AUTH, "SIGNING_KEY_FALLBACKS": []}
+    assert _me(issued["access_token"]) == 401
+    assert _refresh(issued["refresh_token"]).json()["error_code"] == "refresh_token_invalid"
