@@ -28,8 +28,7 @@ test: test-main test-custom-user
 	@if [ -n "$(PYTHON312)" ]; then $(MAKE) --no-print-directory test-django6; \
 	else echo "No Python >= 3.12 here: skipping the Django 6.x pass."; fi
 
-test-main: $(VENV)/.installed
-	$(VENV)/bin/ruff check ainative_auth example_project tests benchmarks
+test-main: lint
 	$(VENV)/bin/python manage.py makemigrations --check --dry-run
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
 
@@ -49,6 +48,7 @@ bench: $(VENV)/.installed
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check ainative_auth example_project tests benchmarks
+	$(VENV)/bin/mypy ainative_auth
 
 clean:
 	rm -rf $(VENV) $(VENV6) build dist *.egg-info

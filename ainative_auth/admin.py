@@ -29,7 +29,7 @@ class ScopesFormField(forms.CharField):
             return ", ".join(str(item) for item in value)
         return value
 
-    def to_python(self, value: Any) -> list[str] | None:
+    def to_python(self, value: Any) -> list[str] | None:  # type: ignore[override]
         text = super().to_python(value)
         if isinstance(text, (list, tuple)):  # an initial value passed back unchanged
             items = [str(item) for item in text]
@@ -81,7 +81,7 @@ class APIKeyAddForm(BaseAPIKeyForm):
         return value
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        cleaned = super().clean() or {}
         user = cleaned.get("user")
         limit = int(auth_settings.API_KEY_MAX_PER_USER or 0)
         # A friendly form error; create_key enforces the limit again, race-free.
@@ -164,7 +164,7 @@ class APIKeyAdmin(admin.ModelAdmin):
             kwargs["form"] = self.add_form
         return super().get_form(request, obj, change=change, **kwargs)
 
-    def get_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         if obj is None:
             return list(APIKeyAddForm.Meta.fields)
         return ["prefix", "user", "name", "scopes", "state_label", "expires_at",

@@ -41,6 +41,13 @@ class AccessToken:
         return self.session.id
 
 
+def session_token(request: Request) -> AccessToken:
+    """``request.auth`` of a view that only JWT sessions reach (``IsSessionAuthenticated``)."""
+    if not isinstance(request.auth, AccessToken):  # pragma: no cover - the permission's job
+        raise TokenInvalid()
+    return request.auth
+
+
 class JWTAuthentication(BaseAuthentication):
     """``Authorization: Bearer <access token>``, checked against its session every time.
 
@@ -220,7 +227,8 @@ def fetch_api_key(public_id: str) -> APIKey | None:
     connection = connections[alias]
     lookup = getattr(connection, "_ainative_api_key_lookup", None)
     if lookup is None:
-        lookup = connection._ainative_api_key_lookup = _CompiledKeyLookup(alias)
+        lookup = _CompiledKeyLookup(alias)
+        connection._ainative_api_key_lookup = lookup  # type: ignore[attr-defined]
     return lookup.fetch(public_id)
 
 

@@ -23,7 +23,7 @@ logger = logging.getLogger("ainative_auth")
 class APIError(exceptions.APIException):
     """Base of our errors: an HTTP status, a stable ``error_code`` and a sentence."""
 
-    status_code = status.HTTP_400_BAD_REQUEST
+    status_code: int = status.HTTP_400_BAD_REQUEST
     error_code = "bad_request"
     default_detail = "The request could not be processed."
 
@@ -202,6 +202,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     if not isinstance(exc, exceptions.APIException):
         return None  # a real bug: let Django's 500 handler (JSON in the example) log it
 
+    status_code: int
     if isinstance(exc, APIError):
         code = exc.error_code
         status_code = exc.status_code
@@ -213,14 +214,15 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
                 break
         if isinstance(exc.detail, dict) and "error_code" in exc.detail:
             code = str(exc.detail["error_code"])
-    detail = exc.detail
-    if isinstance(detail, dict):
-        detail = detail.get("detail", ERROR_MESSAGES.get(status_code, "Error."))
-    elif isinstance(detail, list):
-        detail = detail[0] if detail else ERROR_MESSAGES.get(status_code, "Error.")
+    raw: Any = exc.detail
+    if isinstance(raw, dict):
+        raw = raw.get("detail", ERROR_MESSAGES.get(status_code, "Error."))
+    elif isinstance(raw, list):
+        raw = raw[0] if raw else ERROR_MESSAGES.get(status_code, "Error.")
+    detail = str(raw)
 
     if isinstance(exc, exceptions.Throttled):
-        wait = exc.wait if exc.wait is not None else 1
+        wait = getattr(exc, "wait", None) or 1
         headers["Retry-After"] = str(max(1, math.ceil(wait)))
         detail = "Too many requests. Try again later."
     if status_code == 503:
@@ -231,4 +233,4 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         if not auth_header and view is not None and request is not None:
             auth_header = view.get_authenticate_header(request)
         headers["WWW-Authenticate"] = auth_header or 'Bearer realm="api"'
-    return Response(error_body(str(detail), code), status=status_code, headers=headers)
+    return Response(error_body(detail, code), status=status_code, headers=headers)

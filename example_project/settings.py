@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import secrets
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 import django
@@ -167,7 +168,7 @@ _email_backend = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.cons
 _email_timeout = int(os.environ.get("EMAIL_TIMEOUT", "10"))
 if django.VERSION >= (6, 1):
     # Django 6.1 replaces EMAIL_BACKEND & co. with MAILERS.
-    MAILERS = {"default": {"BACKEND": _email_backend}}
+    MAILERS: dict[str, dict[str, Any]] = {"default": {"BACKEND": _email_backend}}
     if _email_backend.endswith("smtp.EmailBackend"):
         MAILERS["default"]["OPTIONS"] = {"timeout": _email_timeout}
 else:
@@ -202,7 +203,7 @@ ACCOUNT_RATE_LIMITS = False
 SOCIALACCOUNT_STORE_TOKENS = False
 
 _oauth_redirects = env_list("OAUTH_REDIRECT_URIS", f"{FRONTEND_URL}/auth/callback")
-AINATIVE_AUTH = {
+AINATIVE_AUTH: dict[str, Any] = {
     "FRONTEND_URL": FRONTEND_URL,
     "THROTTLE_RATES": parse_throttle_rates(os.environ.get("AINATIVE_AUTH_THROTTLE_RATES", "")),
     "OAUTH_REDIRECT_URIS": _oauth_redirects,

@@ -85,9 +85,16 @@ class ErrorItemSerializer(serializers.Serializer):
 
 
 class ErrorSerializer(serializers.Serializer):
+    """The error body, for the schema. ``errors`` is added in ``get_fields``: a class
+    attribute of that name would shadow ``Serializer.errors``."""
+
     detail = serializers.CharField()
     error_code = serializers.CharField()
-    errors = ErrorItemSerializer(many=True, required=False)
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        fields = super().get_fields()
+        fields["errors"] = ErrorItemSerializer(many=True, required=False)
+        return fields
 
 
 class SessionSerializer(serializers.Serializer):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from rest_framework import serializers
 
 from ..email_tokens import EMAIL_TOKEN_MAX_LENGTH
@@ -18,7 +20,7 @@ __all__ = [
 class EmailTokenField(StrictCharField):
     """A token from a mail link: a string, used exactly as sent (no trimming)."""
 
-    def __init__(self, **kwargs: object) -> None:
+    def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("max_length", EMAIL_TOKEN_MAX_LENGTH)
         kwargs.setdefault("trim_whitespace", False)
         super().__init__(**kwargs)

@@ -36,7 +36,8 @@ def build_user(email: str, name: str) -> Any:
     username_field = user_model.USERNAME_FIELD
     if username_field != user_model.get_email_field_name():
         try:
-            max_length = user_model._meta.get_field(username_field).max_length or 150
+            max_length = getattr(user_model._meta.get_field(username_field), "max_length", 0)
+            max_length = max_length or 150
         except FieldDoesNotExist:
             max_length = 150
         # The email is the login; the username only has to exist and be unique.

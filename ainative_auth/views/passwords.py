@@ -7,6 +7,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from .. import throttling
+from ..authentication import session_token
 from ..email_tokens import email_of
 from ..emails import canonical_email
 from ..permissions import IsSessionAuthenticated
@@ -88,7 +89,7 @@ class ChangePasswordView(AuthenticatedAPIView):
             request.user,
             current_password=serializer.validated_data["current_password"],
             new_password=serializer.validated_data["new_password"],
-            keep_session=request.auth.session_id,
+            keep_session=session_token(request).session_id,
             request=request,
             ip_address=self.client_ip(request),
         )

@@ -7,6 +7,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from .. import throttling
+from ..authentication import session_token
 from ..exceptions import NotFound, ServiceUnavailable
 from ..keys import parse_refresh_token
 from ..permissions import IsSessionAuthenticated
@@ -54,7 +55,7 @@ class LogoutView(SessionAPIView):
     @extend_schema(request=None, responses={200: DetailSerializer, 401: ErrorSerializer},
                    summary="Log out: revoke this session")
     def post(self, request: Request) -> Response:
-        sessions.revoke_session(request.auth.session, "logout")
+        sessions.revoke_session(session_token(request).session, "logout")
         return Response({"detail": "Logged out."})
 
 
@@ -73,7 +74,7 @@ class SessionListView(SessionAPIView):
         data = SessionSerializer(
             sessions.live_sessions(request.user),
             many=True,
-            context={"current_session_id": request.auth.session_id},
+            context={"current_session_id": session_token(request).session_id},
         ).data
         return Response(data)
 
