@@ -20,6 +20,7 @@ from django.template.loader import render_to_string
 from django.utils.module_loading import import_string
 
 from .conf import auth_settings
+from .emails import address_verified, email_of
 
 logger = logging.getLogger("ainative_auth")
 
@@ -51,13 +52,7 @@ class DefaultAdapter:
                 user.last_name = ""
 
     def is_email_verified(self, user: Any) -> bool:
-        from allauth.account.models import EmailAddress
-
-        if not user.email:
-            return False
-        return EmailAddress.objects.filter(
-            user=user, email__iexact=user.email, verified=True
-        ).exists()
+        return address_verified(user.pk, email_of(user))
 
     def serialize_user(self, user: Any) -> dict[str, Any]:
         """The user object of every response. Never a password hash."""

@@ -16,6 +16,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from .conf import auth_settings
+from .emails import email_of
 from .models import APIKey, RefreshSession
 from .services import api_keys, sessions
 from .throttling import Rate
@@ -132,7 +133,7 @@ class APIKeyAdmin(admin.ModelAdmin):
     @admin.display(description="owner", ordering="user")
     def owner(self, key: APIKey) -> str:
         user = key.user
-        return getattr(user, user.get_email_field_name(), "") or str(user)
+        return email_of(user) or str(user)
 
     @admin.display(description="scopes")
     def scope_list(self, key: APIKey) -> str:

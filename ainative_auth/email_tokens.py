@@ -27,13 +27,10 @@ from django.utils.encoding import force_bytes, force_str
 from django.utils.http import base36_to_int, urlsafe_base64_decode, urlsafe_base64_encode
 
 from .conf import auth_settings
+from .emails import address_verified, email_of
 
 # Longest token accepted for parsing; real ones are ~45 characters plus the user id.
 EMAIL_TOKEN_MAX_LENGTH = 256
-
-
-def email_of(user: Any) -> str:
-    return getattr(user, user.get_email_field_name(), "") or ""
 
 
 class BaseEmailTokenGenerator(PasswordResetTokenGenerator):
@@ -98,6 +95,11 @@ def split_email_token(token: Any) -> tuple[str, str] | None:
     return uid, inner
 
 
+def token_owner_key(token: str) -> str:
+    """The user-reference part of a mail token: throttles count attempts per account."""
+    return token.partition(".")[0][:64]
+
+
 def user_from_email_token(token: Any) -> Any | None:
     """The user a token names (active or not), without checking its HMAC."""
     parts = split_email_token(token)
@@ -115,14 +117,8 @@ class VerifyEmailTokenGenerator(BaseEmailTokenGenerator):
     lifetime_setting = "VERIFY_EMAIL_TOKEN_LIFETIME"
 
     def _make_hash_value(self, user: Any, timestamp: int) -> str:
-        from allauth.account.models import EmailAddress
-
         email = email_of(user)
-        # allauth's EmailAddress is the record of verified addresses; ``user_id`` (not
-        # ``user``) so that the dummy user of the non-enumerating paths works unsaved.
-        verified = bool(email) and EmailAddress.objects.filter(
-            user_id=user.pk, email__iexact=email, verified=True
-        ).exists()
+        verified = address_verified(user.pk, email)
         return f"verify|{user.pk}|{email}|{int(verified)}|{timestamp}"
 
 

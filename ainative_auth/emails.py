@@ -16,6 +16,32 @@ def canonical_email(email: str) -> str:
     return email.strip().lower()
 
 
+def email_of(user: Any) -> str:
+    """``user``'s stored address, whatever the user model calls the field ('' if none)."""
+    return getattr(user, user.get_email_field_name(), "") or ""
+
+
+def stand_in_user(email: str) -> Any:
+    """An unsaved user with ``email``: the non-enumerating flows do the same token and
+    lookup work on it for an unknown address as for a real account."""
+    from django.contrib.auth import get_user_model
+
+    user_model = get_user_model()
+    return user_model(**{user_model.get_email_field_name(): email})
+
+
+def address_verified(user_pk: Any, email: str) -> bool:
+    """Whether allauth's ``EmailAddress`` records ``email`` of user ``user_pk`` as verified.
+
+    By user id, so an unsaved stand-in user (pk None) runs the same query and finds nothing.
+    """
+    from allauth.account.models import EmailAddress
+
+    return bool(email) and EmailAddress.objects.filter(
+        user_id=user_pk, email__iexact=email, verified=True
+    ).exists()
+
+
 def _same_address(a: str, b: str) -> bool:
     def fold(text: str) -> str:
         return unicodedata.normalize("NFKC", text).casefold()

@@ -60,10 +60,10 @@ def sync_account_email(sender: Any, instance: Any, created: bool = False, **kwar
         return
     from django.db import IntegrityError, transaction
 
-    from .emails import canonical_email
+    from .emails import canonical_email, email_of
     from .models import AccountEmail
 
-    email = canonical_email(getattr(instance, instance.get_email_field_name(), "") or "")
+    email = canonical_email(email_of(instance))
     if not email:
         return
     try:

@@ -13,7 +13,7 @@ from django.http import HttpRequest
 from .. import throttling
 from ..adapter import get_adapter
 from ..conf import auth_settings
-from ..emails import canonical_email, find_user_by_email
+from ..emails import canonical_email, find_user_by_email, stand_in_user
 from ..exceptions import EmailTaken, Forbidden, InvalidCredentials
 from ..models import AccountEmail
 from ..signals import user_registered
@@ -31,8 +31,8 @@ def email_in_use(email: str) -> bool:
 
 def build_user(email: str, name: str) -> Any:
     """An unsaved user for ``email``/``name`` (also used to run the password validators)."""
-    user_model = get_user_model()
-    user = user_model(**{user_model.get_email_field_name(): email})
+    user = stand_in_user(email)
+    user_model = type(user)
     username_field = user_model.USERNAME_FIELD
     if username_field != user_model.get_email_field_name():
         try:

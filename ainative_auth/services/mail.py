@@ -161,7 +161,7 @@ def mail_user(user: Any, template_prefix: str, **context: Any) -> None:
     Every template gets ``user``, ``name`` and ``email`` besides ``context``. Nothing is
     sent to a user without an address.
     """
-    from ..email_tokens import email_of
+    from ..emails import email_of
 
     email = email_of(user)
     if not email:

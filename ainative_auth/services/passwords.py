@@ -13,7 +13,7 @@ from rest_framework import serializers
 
 from ..conf import auth_settings
 from ..email_tokens import reset_password_tokens
-from ..emails import find_user_by_email
+from ..emails import find_user_by_email, stand_in_user
 from ..exceptions import EmailTokenInvalid, InvalidCurrentPassword
 from ..serializers.fields import validate_new_password
 from ..signals import password_changed
@@ -42,9 +42,7 @@ def request_password_reset(email: str) -> None:
     """
     user = find_user_by_email(email)
     eligible = user is not None and _may_reset(user)
-    target = user if eligible else get_user_model()(
-        **{get_user_model().get_email_field_name(): email}
-    )
+    target = user if eligible else stand_in_user(email)
     token = reset_password_tokens.make_email_token(target)
     if not eligible:
         return

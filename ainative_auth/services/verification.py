@@ -9,13 +9,12 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 
 from ..conf import auth_settings
-from ..email_tokens import email_of, verify_email_tokens
-from ..emails import find_user_by_email
+from ..email_tokens import verify_email_tokens
+from ..emails import address_verified, email_of, find_user_by_email, stand_in_user
 from ..exceptions import EmailTokenInvalid
 from ..signals import email_verified
 from .mail import mail_link
@@ -23,15 +22,6 @@ from .mail import mail_link
 logger = logging.getLogger("ainative_auth")
 
 TEMPLATE = "ainative_auth/email/verify_email"
-
-
-def _address_verified(user_pk: Any, email: str) -> bool:
-    # By user id, so the unsaved stand-in user of `resend_verification` runs the same query.
-    from allauth.account.models import EmailAddress
-
-    return bool(email) and EmailAddress.objects.filter(
-        user_id=user_pk, email__iexact=email, verified=True
-    ).exists()
 
 
 def _mail_link(user: Any, token: str) -> None:
@@ -48,7 +38,7 @@ def send_verification_email(user: Any) -> bool:
     """Mail ``user`` a link to verify their current address; False if there is none to
     verify (no address, or already verified)."""
     email = email_of(user)
-    if not email or _address_verified(user.pk, email):
+    if not email or address_verified(user.pk, email):
         return False
     _mail_link(user, verify_email_tokens.make_email_token(user))
     return True
@@ -62,10 +52,8 @@ def resend_verification(email: str) -> None:
     says which case it was. Earlier links stay valid until they expire.
     """
     user = find_user_by_email(email)
-    target = user if user is not None else get_user_model()(
-        **{get_user_model().get_email_field_name(): email}
-    )
-    verified = _address_verified(target.pk, email_of(target))
+    target = user if user is not None else stand_in_user(email)
+    verified = address_verified(target.pk, email_of(target))
     eligible = user is not None and getattr(user, "is_active", True) is not False
     token = verify_email_tokens.make_email_token(target)
     if eligible and not verified:

@@ -8,8 +8,8 @@ from rest_framework.response import Response
 
 from .. import throttling
 from ..authentication import session_token
-from ..email_tokens import email_of
-from ..emails import canonical_email
+from ..email_tokens import token_owner_key
+from ..emails import canonical_email, email_of
 from ..permissions import IsSessionAuthenticated
 from ..serializers import (
     ChangePasswordSerializer,
@@ -20,7 +20,6 @@ from ..serializers import (
 )
 from ..services import accounts, passwords
 from .base import AuthenticatedAPIView, BaseAPIView
-from .verification import token_owner_key
 
 ERRORS = {code: OpenApiResponse(ErrorSerializer) for code in (400, 415, 429)}
 

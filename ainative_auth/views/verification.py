@@ -7,6 +7,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from .. import throttling
+from ..email_tokens import token_owner_key
 from ..serializers import (
     DetailSerializer,
     EmailRequestSerializer,
@@ -22,11 +23,6 @@ RESEND_ANSWER = {
     "detail": "If this address belongs to an account that still needs verifying, "
               "a new verification link is on its way.",
 }
-
-
-def token_owner_key(token: str) -> str:
-    """The user-reference part of a mail token: throttles count attempts per account."""
-    return token.partition(".")[0][:64]
 
 
 class VerifyEmailView(BaseAPIView):
