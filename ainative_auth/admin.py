@@ -7,17 +7,17 @@ Sessions: read-only, with a bulk revoke action.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.contrib import admin, messages
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
 from .conf import auth_settings
 from .emails import email_of
-from .models import APIKey, RefreshSession
+from .models import APIKey, APIKeyQuerySet, RefreshSession
 from .services import api_keys, sessions
 from .throttling import Rate
 
@@ -102,15 +102,13 @@ class APIKeyStateFilter(admin.SimpleListFilter):
         return [("active", "Active"), ("expired", "Expired"), ("revoked", "Revoked")]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
-        now = timezone.now()
         if self.value() == "revoked":
             return queryset.filter(revoked_at__isnull=False)
         if self.value() == "expired":
-            return queryset.filter(revoked_at__isnull=True, expires_at__lte=now)
+            return queryset.filter(revoked_at__isnull=True, expires_at__lte=timezone.now())
         if self.value() == "active":
-            return queryset.filter(revoked_at__isnull=True).filter(
-                Q(expires_at__isnull=True) | Q(expires_at__gt=now)
-            )
+            # The changelist's queryset comes from APIKey.objects.
+            return cast(APIKeyQuerySet, queryset).live()
         return queryset
 
 
@@ -225,8 +223,5 @@ class RefreshSessionAdmin(admin.ModelAdmin):
 
     @admin.action(description="Revoke selected sessions", permissions=["change"])
     def revoke_selected(self, request: HttpRequest, queryset: QuerySet) -> None:
-        count = sum(
-            sessions.revoke_session(session, "revoked")
-            for session in queryset.filter(revoked_at__isnull=True)
-        )
+        count = sessions.revoke_sessions(queryset, "revoked")
         self.message_user(request, f"Revoked {count} session(s).", messages.SUCCESS)

@@ -75,6 +75,15 @@ class RefreshSession(models.Model):
         )
 
 
+class APIKeyQuerySet(models.QuerySet):
+    def live(self, now: datetime | None = None) -> APIKeyQuerySet:
+        """Keys that can still authenticate: not revoked, not expired."""
+        now = now or timezone.now()
+        return self.filter(revoked_at__isnull=True).filter(
+            models.Q(expires_at__isnull=True) | models.Q(expires_at__gt=now)
+        )
+
+
 class APIKey(models.Model):
     """A long-lived credential for a server or an AI agent, acting as its owner.
 
@@ -104,6 +113,8 @@ class APIKey(models.Model):
     last_used_ip = models.GenericIPAddressField(null=True, blank=True)
     # Overrides THROTTLE_RATES["api_key"] for this key, e.g. "6000/minute"; empty = default.
     throttle_rate = models.CharField(max_length=32, null=True, blank=True)
+
+    objects = APIKeyQuerySet.as_manager()
 
     class Meta:
         verbose_name = "API key"

@@ -15,7 +15,6 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from ..conf import auth_settings
@@ -64,10 +63,7 @@ def default_scopes() -> list[str]:
 
 def live_keys(user: Any, now: datetime | None = None) -> Any:
     """The user's keys that can still authenticate (not revoked, not expired)."""
-    now = now or timezone.now()
-    return APIKey.objects.filter(user=user, revoked_at__isnull=True).filter(
-        Q(expires_at__isnull=True) | Q(expires_at__gt=now)
-    )
+    return APIKey.objects.filter(user=user).live(now)
 
 
 def _check_can_grant(

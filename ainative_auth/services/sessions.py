@@ -158,10 +158,16 @@ def revoke_session(session: RefreshSession, reason: str) -> bool:
 
 def revoke_all_sessions(user: Any, reason: str, *, keep: uuid.UUID | None = None) -> int:
     """Revoke every live session of ``user`` except ``keep``; return how many."""
-    queryset = RefreshSession.objects.filter(user=user, revoked_at__isnull=True)
+    queryset = RefreshSession.objects.filter(user=user)
     if keep is not None:
         queryset = queryset.exclude(pk=keep)
-    sessions = list(queryset)
+    return revoke_sessions(queryset, reason)
+
+
+def revoke_sessions(queryset: Any, reason: str) -> int:
+    """Revoke the live sessions of ``queryset`` one by one (each sends ``session_revoked``);
+    return how many this call revoked."""
+    sessions = list(queryset.filter(revoked_at__isnull=True))
     return sum(revoke_session(session, reason) for session in sessions)
 
 
