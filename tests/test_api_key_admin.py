@@ -141,3 +141,26 @@ def test_sessions_are_listed_and_can_be_revoked(
         "action": "revoke_selected", "_selected_action": [str(session.id)],
     })
     assert bearer_client.get("/api/v1/users/me").status_code == 401
+
+
+def test_the_state_filter_separates_active_expired_and_revoked_keys(
+    admin_client: Client, make_api_key: Any
+) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+
+    active, _ = make_api_key(name="active-key")
+    expired, _ = make_api_key(name="expired-key")
+    revoked, _ = make_api_key(name="revoked-key")
+    APIKey.objects.filter(pk=expired.pk).update(expires_at=timezone.now() - timedelta(days=1))
+    APIKey.objects.filter(pk=revoked.pk).update(revoked_at=timezone.now())
+
+    def listed(state: str) -> set[str]:
+        page = admin_client.get(f"{CHANGELIST}?state={state}").content.decode()
+        return {name for name in ("active-key", "expired-key", "revoked-key") if name in page}
+
+    assert listed("active") == {"active-key"}
+    assert listed("expired") == {"expired-key"}
+    assert listed("revoked") == {"revoked-key"}
