@@ -20,7 +20,7 @@ from django.template.loader import render_to_string
 from django.utils.module_loading import import_string
 
 from .conf import auth_settings
-from .emails import address_verified, email_of
+from .users import address_verified, email_of
 
 logger = logging.getLogger("ainative_auth")
 
@@ -50,6 +50,12 @@ class DefaultAdapter:
             user.first_name = name
             if self._has_field("last_name"):
                 user.last_name = ""
+
+    def name_fields(self) -> list[str]:
+        """The user columns ``set_name`` writes (``update_profile`` saves only these)."""
+        if self._has_field("name"):
+            return ["name"]
+        return [name for name in ("first_name", "last_name") if self._has_field(name)]
 
     def is_email_verified(self, user: Any) -> bool:
         return address_verified(user.pk, email_of(user))

@@ -13,13 +13,14 @@ from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
-from django.utils import timezone
 
+from . import clock
 from .conf import auth_settings
-from .emails import email_of
+from .keys import InvalidScopes, clean_scopes
 from .models import APIKey, APIKeyQuerySet, RefreshSession
 from .services import api_keys, sessions
 from .throttling import Rate
+from .users import email_of
 
 
 class ScopesFormField(forms.CharField):
@@ -39,8 +40,8 @@ class ScopesFormField(forms.CharField):
         if not items:
             return None
         try:
-            return api_keys.clean_scopes(items)
-        except api_keys.InvalidScopes as exc:
+            return clean_scopes(items)
+        except InvalidScopes as exc:
             raise forms.ValidationError(str(exc), code="invalid_scope") from exc
 
 
@@ -77,7 +78,7 @@ class APIKeyAddForm(BaseAPIKeyForm):
 
     def clean_expires_at(self) -> Any:
         value = self.cleaned_data.get("expires_at")
-        if value is not None and value <= timezone.now():
+        if value is not None and value <= clock.now():
             raise forms.ValidationError("Must be in the future.", code="in_the_past")
         return value
 
@@ -105,7 +106,7 @@ class APIKeyStateFilter(admin.SimpleListFilter):
         if self.value() == "revoked":
             return queryset.filter(revoked_at__isnull=False)
         if self.value() == "expired":
-            return queryset.filter(revoked_at__isnull=True, expires_at__lte=timezone.now())
+            return queryset.filter(revoked_at__isnull=True, expires_at__lte=clock.now())
         if self.value() == "active":
             # The changelist's queryset comes from APIKey.objects.
             return cast(APIKeyQuerySet, queryset).live()

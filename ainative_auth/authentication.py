@@ -14,17 +14,17 @@ from typing import Any
 from django.db import connections, router
 from django.db.models import Q
 from django.db.models.query import get_related_populators
-from django.utils import timezone
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.request import Request
 
-from . import throttling
+from . import clock, throttling
 from .adapter import get_adapter
 from .conf import auth_settings
 from .exceptions import APIKeyInvalid, TokenInvalid
 from .keys import api_key_secret_matches, parse_api_key
 from .models import APIKey, RefreshSession
 from .tokens import InvalidAccessToken, decode_access_token
+from .users import may_authenticate
 
 logger = logging.getLogger("ainative_auth")
 
@@ -71,16 +71,13 @@ class JWTAuthentication(BaseAuthentication):
             claims = decode_access_token(token)
         except InvalidAccessToken as exc:
             raise TokenInvalid() from exc
-        now = timezone.now()
         session = (
-            RefreshSession.objects.select_related("user")
-            .filter(pk=claims["sid"], revoked_at__isnull=True, absolute_expires_at__gt=now)
-            .first()
+            RefreshSession.objects.live().select_related("user").filter(pk=claims["sid"]).first()
         )
         if session is None or str(session.user_id) != claims["sub"]:
             raise TokenInvalid()
         user = session.user
-        if getattr(user, "is_active", True) is False:
+        if not may_authenticate(user):
             raise TokenInvalid()
         return user, AccessToken(claims=claims, session=session)
 
@@ -123,7 +120,7 @@ class APIKeyAuthentication(BaseAuthentication):
         key = fetch_api_key(public_id)
         if key is None:
             raise APIKeyInvalid()
-        now = timezone.now()
+        now = clock.now()
         hashes = [key.secret_hash]
         if key.previous_secret_expires_at is not None and key.previous_secret_expires_at > now:
             hashes.append(key.previous_secret_hash)
@@ -134,7 +131,7 @@ class APIKeyAuthentication(BaseAuthentication):
         if key.revoked_at is not None or key.is_expired(now):
             raise APIKeyInvalid()
         user = key.user
-        if getattr(user, "is_active", True) is False:
+        if not may_authenticate(user):
             raise APIKeyInvalid()
         # Counted only after the secret was verified: the public id is visible in lists and
         # logs, and garbage sent with it must not use up the real client's budget.

@@ -17,17 +17,20 @@ The HMAC keeps 128 of SHA-256's bits and is keyed with ``SECRET_KEY`` (with
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.tokens import PasswordResetTokenGenerator
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 from django.utils.encoding import force_bytes, force_str
 from django.utils.http import base36_to_int, urlsafe_base64_decode, urlsafe_base64_encode
 
+from . import clock
 from .conf import auth_settings
-from .emails import address_verified, email_of
+from .users import address_verified, email_of, may_authenticate
 
 # Longest token accepted for parsing; real ones are ~45 characters plus the user id.
 EMAIL_TOKEN_MAX_LENGTH = 256
@@ -42,6 +45,11 @@ class BaseEmailTokenGenerator(PasswordResetTokenGenerator):
 
     def lifetime(self) -> int:
         return int(getattr(auth_settings, self.lifetime_setting))
+
+    def _now(self) -> datetime:
+        # The one clock (``clock.now``), as the naive local time Django's generator counts
+        # its timestamps in.
+        return timezone.make_naive(clock.now())
 
     def check_token(self, user: Any, token: Any) -> bool:
         """Django's check, with ``lifetime()`` instead of ``PASSWORD_RESET_TIMEOUT``.
@@ -73,7 +81,7 @@ class BaseEmailTokenGenerator(PasswordResetTokenGenerator):
     def user_for_token(self, token: Any) -> Any | None:
         """The active user ``token`` was made for, if it is still valid; else None."""
         user = user_from_email_token(token)
-        if user is None or getattr(user, "is_active", True) is False:
+        if not may_authenticate(user):
             return None
         return user if self.check_email_token(user, token) else None
 

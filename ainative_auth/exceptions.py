@@ -50,6 +50,23 @@ class InvalidCurrentPassword(APIError):
     default_detail = "The current password is not correct."
 
 
+class InvalidInput(APIError):
+    """A body that fails a rule checked outside a serializer (the password policy, say):
+    400 ``validation_error`` with ``errors``, exactly like a serializer's failure.
+
+    ``errors`` is a list of ``(field, code, message)``; ``field`` may be None."""
+
+    error_code = "validation_error"
+
+    def __init__(self, errors: list[tuple[str | None, str, str]]) -> None:
+        self.errors = [
+            {"field": field, "code": code, "message": message} for field, code, message in errors
+        ]
+        first = self.errors[0] if self.errors else {"field": None, "message": "Invalid input."}
+        named = first["field"]
+        super().__init__(f"{named}: {first['message']}" if named else first["message"])
+
+
 class Unauthorized(APIError):
     status_code = status.HTTP_401_UNAUTHORIZED
     error_code = "not_authenticated"
@@ -199,6 +216,8 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
 
     if isinstance(exc, exceptions.ValidationError):
         return _validation_response(exc)
+    if isinstance(exc, InvalidInput):
+        return Response(error_body(str(exc.detail), exc.error_code, exc.errors), status=400)
     if not isinstance(exc, exceptions.APIException):
         return None  # a real bug: let Django's 500 handler (JSON in the example) log it
 

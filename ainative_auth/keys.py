@@ -17,6 +17,7 @@ import re
 import secrets
 import uuid
 import zlib
+from typing import Any
 
 from django.conf import settings
 
@@ -220,3 +221,34 @@ def api_key_secret_matches(public_id: str, secret: str, stored_hashes: list[str]
             if stored and hmac.compare_digest(candidate, stored):
                 return True
     return False
+
+
+# --- API-key scopes ----------------------------------------------------------------------
+
+# "*" alone, or lowercase words with ":" "." "_" "-" separators, e.g. "credits:read".
+SCOPE_RE = re.compile(r"\*|[a-z0-9][a-z0-9_:.\-]{0,63}")
+MAX_SCOPES = 32
+# Longest key name.
+API_KEY_NAME_MAX_LENGTH = 100
+
+
+class InvalidScopes(ValueError):
+    """A scope list that is not a list of at most ``MAX_SCOPES`` well-formed strings."""
+
+
+def clean_scopes(values: Any) -> list[str]:
+    """Validated scopes, duplicates dropped, order kept; raise ``InvalidScopes``."""
+    if not isinstance(values, (list, tuple)):
+        raise InvalidScopes("Scopes must be a list of strings.")
+    if len(values) > MAX_SCOPES:
+        raise InvalidScopes(f"At most {MAX_SCOPES} scopes are allowed.")
+    cleaned: list[str] = []
+    for value in values:
+        if not isinstance(value, str) or SCOPE_RE.fullmatch(value) is None:
+            raise InvalidScopes(
+                f"{str(value)[:70]!r} is not a valid scope: use lowercase letters, digits and "
+                "_ : . - (at most 64 characters), or \"*\"."
+            )
+        if value not in cleaned:
+            cleaned.append(value)
+    return cleaned

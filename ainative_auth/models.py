@@ -8,6 +8,8 @@ from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
 
+from . import clock
+
 
 class AccountEmail(models.Model):
     """The canonical email a user registered with, unique case-insensitively.
@@ -31,6 +33,16 @@ class AccountEmail(models.Model):
 
     def __str__(self) -> str:
         return self.email
+
+
+class RefreshSessionQuerySet(models.QuerySet):
+    def live(self, now: datetime | None = None) -> RefreshSessionQuerySet:
+        """Sessions whose tokens still work: not revoked, and neither the idle nor the
+        absolute lifetime is over. The one definition (``RefreshSession.is_live`` is the
+        same rule for a loaded row)."""
+        now = now or clock.now()
+        return self.filter(revoked_at__isnull=True, expires_at__gt=now,
+                           absolute_expires_at__gt=now)
 
 
 class RefreshSession(models.Model):
@@ -58,6 +70,8 @@ class RefreshSession(models.Model):
     user_agent = models.CharField(max_length=512, blank=True)
     device = models.CharField(max_length=100, blank=True)
 
+    objects = RefreshSessionQuerySet.as_manager()
+
     class Meta:
         indexes = [
             models.Index(fields=["user", "revoked_at"], name="ainative_session_user_idx"),
@@ -68,8 +82,9 @@ class RefreshSession(models.Model):
     def __str__(self) -> str:
         return f"session {self.id} of user {self.user_id}"
 
-    def is_live(self, now=None) -> bool:  # type: ignore[no-untyped-def]
-        now = now or timezone.now()
+    def is_live(self, now: datetime | None = None) -> bool:
+        """``RefreshSessionQuerySet.live`` for this row."""
+        now = now or clock.now()
         return (
             self.revoked_at is None and self.expires_at > now and self.absolute_expires_at > now
         )
@@ -78,7 +93,7 @@ class RefreshSession(models.Model):
 class APIKeyQuerySet(models.QuerySet):
     def live(self, now: datetime | None = None) -> APIKeyQuerySet:
         """Keys that can still authenticate: not revoked, not expired."""
-        now = now or timezone.now()
+        now = now or clock.now()
         return self.filter(revoked_at__isnull=True).filter(
             models.Q(expires_at__isnull=True) | models.Q(expires_at__gt=now)
         )
@@ -132,7 +147,7 @@ class APIKey(models.Model):
         return f"ak_{self.public_id}"
 
     def is_expired(self, now: datetime | None = None) -> bool:
-        return self.expires_at is not None and self.expires_at <= (now or timezone.now())
+        return self.expires_at is not None and self.expires_at <= (now or clock.now())
 
     def state(self, now: datetime | None = None) -> str:
         """ "active", "expired" or "revoked" (revocation wins)."""

@@ -1,4 +1,10 @@
-"""Signal receivers of ainative_auth itself, connected in ``AppConfig.ready``."""
+"""Signal receivers of ainative_auth itself, connected in ``AppConfig.ready``.
+
+They cover changes made outside the app's own services (the admin, ``createsuperuser``, a
+shell, allauth's or a project's own code), which the services cannot see. What the
+services do themselves (the verification mail on register, the uniqueness record of an
+account they create) happens in the service, in plain sight.
+"""
 
 from __future__ import annotations
 
@@ -6,70 +12,71 @@ import logging
 from typing import Any
 
 from django.conf import settings
+from django.db import IntegrityError, transaction
 from django.db.models.signals import post_save
 from django.dispatch import receiver
 
-from .signals import user_registered
+from .models import AccountEmail
+from .services.sessions import revoke_all_sessions
+from .users import CLAIMS_OWN_EMAIL, InvalidEmail, canonical_email, email_of, may_authenticate
 
 logger = logging.getLogger("ainative_auth")
-
-
-@receiver(user_registered, dispatch_uid="ainative_auth.send_verification_on_register")
-def send_verification_on_register(sender: Any, user: Any, **kwargs: Any) -> None:
-    """Registering mails a verification link (disconnect this dispatch_uid to stop it).
-
-    ``user_registered`` is sent after the registration commits; a failure here is logged
-    and never fails the registration (the user can ask for the link again).
-    """
-    from .services.verification import send_verification_email
-
-    try:
-        send_verification_email(user)
-    except Exception:  # noqa: BLE001 - the account exists; the mail can be resent
-        logger.exception("could not queue the verification mail for user %s", user.pk)
 
 
 @receiver(post_save, sender=settings.AUTH_USER_MODEL,
           dispatch_uid="ainative_auth.revoke_sessions_on_deactivation")
 def revoke_sessions_on_deactivation(
-    sender: Any, instance: Any, update_fields: Any = None, **kwargs: Any
+    sender: Any, instance: Any, created: bool = False, update_fields: Any = None, **kwargs: Any
 ) -> None:
     """Saving a user as inactive ends all their sessions (R46), so reactivating the account
     later does not bring old refresh tokens back. (While inactive, authentication refuses
     them anyway, also after a queryset ``update()`` that sends no signal.)"""
-    if getattr(instance, "is_active", True) is not False:
+    if created or may_authenticate(instance):
         return
     if update_fields is not None and "is_active" not in update_fields:
         return
-    from .services.sessions import revoke_all_sessions
-
     revoke_all_sessions(instance, "deactivated")
 
 
 @receiver(post_save, sender=settings.AUTH_USER_MODEL,
           dispatch_uid="ainative_auth.sync_account_email")
-def sync_account_email(sender: Any, instance: Any, created: bool = False, **kwargs: Any) -> None:
+def sync_account_email(
+    sender: Any, instance: Any, created: bool = False, update_fields: Any = None, **kwargs: Any
+) -> None:
     """Keep ``AccountEmail`` (the case-insensitive uniqueness guard) on the user's current
-    address when it is changed elsewhere (the admin, a shell, a project's own view).
+    address: claim it for a user created elsewhere (the admin, ``createsuperuser``), and
+    move it when the address is changed elsewhere.
 
-    If the new address is already claimed by another account, the old claim stays and a
-    warning is logged: the user row is the project's, and refusing its save from a signal
-    would turn an admin edit into a 500.
+    Saves that name their fields without the email (``last_login`` on every login) cost
+    nothing. Users created by ``users.create_account`` are skipped: it writes their record
+    itself, beside the user in the same transaction, and turns a conflict into a 409.
+
+    If the address is already claimed by another account, or has no canonical form, the
+    old claim stays (or none is made) and a warning is logged: the user row is the
+    project's, and refusing its save from a signal would turn an admin edit into a 500.
+    Registering that address still answers 409 (``users.email_taken`` also looks at the
+    user table).
     """
-    if created:
+    field = sender.get_email_field_name()
+    if update_fields is not None and field not in update_fields:
         return
-    from django.db import IntegrityError, transaction
-
-    from .emails import canonical_email, email_of
-    from .models import AccountEmail
-
-    email = canonical_email(email_of(instance))
-    if not email:
+    if created and getattr(instance, CLAIMS_OWN_EMAIL, False):
+        return
+    raw = email_of(instance)
+    if not raw:
+        return
+    try:
+        email = canonical_email(raw)
+    except InvalidEmail:
+        logger.warning("user %s has an address with no canonical form", instance.pk)
         return
     try:
         with transaction.atomic():
-            AccountEmail.objects.filter(user_id=instance.pk).exclude(email=email).update(
-                email=email
-            )
+            if created:
+                AccountEmail.objects.create(user_id=instance.pk, email=email)
+            else:
+                AccountEmail.objects.filter(user_id=instance.pk).exclude(email=email).update(
+                    email=email
+                )
     except IntegrityError:
-        logger.warning("user %s now has an address another account registered", instance.pk)
+        logger.warning("user %s has an address another account registered", instance.pk)

@@ -13,7 +13,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import logging
-import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +20,7 @@ from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache
 from rest_framework import exceptions
 
+from . import clock
 from .conf import auth_settings
 from .exceptions import ServiceUnavailable
 
@@ -68,10 +68,26 @@ def hit(scope: str, kind: str, ident: str, rate: Rate | None = None) -> None:
     ``kind`` names what is counted ("ip", "email", "key", ...), so one scope can limit by
     several identities with the same rate.
     """
+    wait = _count_attempt(scope, kind, ident, rate)
+    if wait is not None:
+        raise exceptions.Throttled(wait=wait)
+
+
+def allow(scope: str, kind: str, ident: str, rate: Rate | None = None) -> bool:
+    """Count one attempt like ``hit``, but answer False past the limit instead of raising.
+
+    For limits whose hit must not show in the answer: past the per-address limit,
+    forgot-password still answers its usual 200 and just sends nothing, so the limit
+    cannot be used to tell the address's owner "429" (nor a prober anything)."""
+    return _count_attempt(scope, kind, ident, rate) is None
+
+
+def _count_attempt(scope: str, kind: str, ident: str, rate: Rate | None) -> int | None:
+    """Count one attempt; None while within the limit, else the seconds to wait."""
     rate = rate or rate_for(scope)
     if rate is None:
-        return
-    now = time.time()
+        return None
+    now = clock.time()
     window = int(now // rate.period)
     key = _key(scope, kind, ident, window)
     cache = caches[auth_settings.THROTTLE_CACHE]
@@ -87,8 +103,8 @@ def hit(scope: str, kind: str, ident: str, rate: Rate | None = None) -> None:
     except Exception as exc:  # noqa: BLE001 - any cache backend error
         raise _unavailable(exc) from exc
     if count > rate.limit:
-        wait = (window + 1) * rate.period - now
-        raise exceptions.Throttled(wait=max(1, int(wait) + 1))
+        return max(1, int((window + 1) * rate.period - now) + 1)
+    return None
 
 
 def _count(cache: Any, key: str, timeout: int) -> int:
@@ -115,7 +131,7 @@ def reset(scope: str, kind: str, ident: str, rate: Rate | None = None) -> None:
     rate = rate or rate_for(scope)
     if rate is None:
         return
-    window = int(time.time() // rate.period)
+    window = int(clock.time() // rate.period)
     try:
         caches[auth_settings.THROTTLE_CACHE].delete(_key(scope, kind, ident, window))
     except Exception:  # noqa: BLE001 - not resetting only makes the limit stricter

@@ -6,7 +6,6 @@ written and required, and every claim we rely on is type-checked before use.
 
 from __future__ import annotations
 
-import time
 import uuid
 from typing import Any
 
@@ -14,6 +13,7 @@ import jwt
 from rest_framework_simplejwt.backends import TokenBackend
 from rest_framework_simplejwt.exceptions import TokenBackendError, TokenBackendExpiredToken
 
+from . import clock
 from .conf import auth_settings
 from .keys import signing_key, verification_keys
 
@@ -47,7 +47,7 @@ def encode_access_token(
 ) -> tuple[str, int]:
     """Return (token, lifetime in seconds) for ``user`` in session ``session_id``."""
     lifetime = int(auth_settings.ACCESS_TOKEN_LIFETIME)
-    now = int(time.time())
+    now = int(clock.time())
     payload: dict[str, Any] = dict(extra_claims or {})
     payload.update(
         {
@@ -97,7 +97,7 @@ def decode_access_token(token: str) -> dict[str, Any]:
     for name in ("exp", "iat"):
         if type(claims.get(name)) is not int:
             raise InvalidAccessToken(f"missing {name}")
-    if claims["iat"] > time.time() + int(auth_settings.JWT_LEEWAY):
+    if claims["iat"] > clock.time() + int(auth_settings.JWT_LEEWAY):
         raise InvalidAccessToken("issued in the future")
     for name in ("sub", "sid", "jti"):
         value = claims.get(name)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -52,7 +53,8 @@ def hash_ops(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
 
 class FrozenClock:
-    """Stands in for the ``time`` module inside ``ainative_auth.throttling``."""
+    """Stands in for ``ainative_auth.clock.time``, the one clock every expiry, token
+    timestamp and throttle window of the app reads (``clock.now()`` derives from it)."""
 
     def __init__(self, now: float) -> None:
         self.now = now
@@ -63,17 +65,37 @@ class FrozenClock:
     def advance(self, seconds: float) -> None:
         self.now += seconds
 
+    def set(self, moment: datetime) -> None:
+        self.now = moment.timestamp()
+
+    @property
+    def datetime(self) -> datetime:
+        return datetime.fromtimestamp(self.now, tz=UTC)
+
 
 @pytest.fixture
 def clock(monkeypatch: pytest.MonkeyPatch) -> FrozenClock:
-    """Freeze the throttle clock, so no test straddles a rate window's boundary."""
+    """Freeze the app's clock: sessions, keys, tokens and throttle windows all stand still
+    until the test moves it (``clock.advance(seconds)``, ``clock.set(datetime)``).
+
+    It starts at a moment early in an hour, so minute and hour throttle windows both have
+    room to run and no test straddles a window's boundary."""
     import time
 
-    from ainative_auth import throttling
+    import jwt.api_jwt
 
-    # A moment early in an hour, so minute and hour windows both have room to run.
+    from ainative_auth import clock as app_clock
+
     frozen = FrozenClock(float(int(time.time()) // 3600 * 3600 + 5))
-    monkeypatch.setattr(throttling, "time", frozen)
+    monkeypatch.setattr(app_clock, "time", frozen.time)
+
+    class FrozenDatetime(datetime):
+        # PyJWT checks `exp`/`nbf` against datetime.now() itself: the same frozen moment.
+        @classmethod
+        def now(cls, tz: Any = None) -> Any:
+            return datetime.fromtimestamp(frozen.now, tz=tz)
+
+    monkeypatch.setattr(jwt.api_jwt, "datetime", FrozenDatetime)
     return frozen
 
 

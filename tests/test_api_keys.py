@@ -27,8 +27,8 @@ pytestmark = pytest.mark.django_db
 
 @contextmanager
 def frozen(moment: datetime) -> Iterator[None]:
-    """Freeze django.utils.timezone.now (what every expiry check reads) at ``moment``."""
-    with mock.patch("django.utils.timezone.now", return_value=moment):
+    """Freeze the app's clock (what every expiry check reads) at ``moment``."""
+    with mock.patch("ainative_auth.clock.time", return_value=moment.timestamp()):
         yield
 
 

@@ -1,49 +1,26 @@
 """POST auth/refresh: rotation, reuse detection, the grace window, lifetimes (R34, R40-R44, R49).
 
-Time is frozen and moved by patching ``django.utils.timezone.now`` (the module that
-``ainative_auth.services.sessions`` and the authentication class both read), never slept.
-Access tokens carry real ``time.time()`` claims and stay valid meanwhile; what these tests
-move is the server-side session clock.
+Time is frozen and moved with the ``clock`` fixture (the app's one clock), never slept.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from datetime import datetime, timedelta
 from typing import Any
-from unittest import mock
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.utils import timezone
 from rest_framework.test import APIClient
 
 from ainative_auth.keys import refresh_token_for
 from ainative_auth.models import RefreshSession
 from ainative_auth.signals import refresh_token_reused
+from tests.conftest import FrozenClock
 
 pytestmark = pytest.mark.django_db
 
 REFRESH = "/api/v1/auth/refresh"
 ME = "/api/v1/users/me"
 TOKEN_KEYS = {"access_token", "refresh_token", "token_type", "expires_in", "user"}
-
-
-class Clock:
-    """A settable ``timezone.now``."""
-
-    def __init__(self, start: datetime) -> None:
-        self.now = start
-
-    def advance(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
-
-
-@pytest.fixture
-def clock() -> Iterator[Clock]:
-    frozen = Clock(timezone.now())
-    with mock.patch("ainative_auth.services.sessions.timezone.now", side_effect=lambda: frozen.now):
-        yield frozen
 
 
 @pytest.fixture
@@ -124,7 +101,7 @@ def test_refreshing_keeps_the_same_session(tokens: dict[str, Any]) -> None:
 
 
 def test_replayed_refresh_token_outside_the_grace_window_revokes_the_session(
-    tokens: dict[str, Any], clock: Clock, login: Any
+    tokens: dict[str, Any], clock: FrozenClock, login: Any
 ) -> None:
     received: list[dict[str, Any]] = []
 
@@ -154,7 +131,7 @@ def test_replayed_refresh_token_outside_the_grace_window_revokes_the_session(
 
 
 def test_replay_with_a_zero_reuse_interval_revokes_even_at_the_same_instant(
-    tokens: dict[str, Any], clock: Clock, auth_settings: Any
+    tokens: dict[str, Any], clock: FrozenClock, auth_settings: Any
 ) -> None:
     auth_settings(REFRESH_REUSE_INTERVAL=0)
     r0 = tokens["refresh_token"]
@@ -165,7 +142,7 @@ def test_replay_with_a_zero_reuse_interval_revokes_even_at_the_same_instant(
 
 
 def test_replaying_an_older_generation_inside_the_grace_window_revokes_the_session(
-    tokens: dict[str, Any], clock: Clock
+    tokens: dict[str, Any], clock: FrozenClock
 ) -> None:
     r0 = tokens["refresh_token"]
     r1 = refresh(r0).json()["refresh_token"]
@@ -179,7 +156,7 @@ def test_replaying_an_older_generation_inside_the_grace_window_revokes_the_sessi
 
 
 def test_replaying_the_previous_token_after_the_window_revokes_the_session(
-    tokens: dict[str, Any], clock: Clock
+    tokens: dict[str, Any], clock: FrozenClock
 ) -> None:
     r1 = refresh(tokens["refresh_token"]).json()["refresh_token"]
     clock.advance(30)
@@ -194,7 +171,7 @@ def test_replaying_the_previous_token_after_the_window_revokes_the_session(
 
 
 def test_replaying_the_previous_token_inside_the_grace_window_returns_the_same_successor(
-    tokens: dict[str, Any], clock: Clock
+    tokens: dict[str, Any], clock: FrozenClock
 ) -> None:
     r0 = tokens["refresh_token"]
     first = refresh(r0).json()
@@ -214,7 +191,7 @@ def test_replaying_the_previous_token_inside_the_grace_window_returns_the_same_s
 
 
 def test_the_grace_window_ends_after_exactly_the_reuse_interval(
-    tokens: dict[str, Any], clock: Clock, auth_settings: Any
+    tokens: dict[str, Any], clock: FrozenClock, auth_settings: Any
 ) -> None:
     auth_settings(REFRESH_REUSE_INTERVAL=3)
     r0 = tokens["refresh_token"]
@@ -227,7 +204,7 @@ def test_the_grace_window_ends_after_exactly_the_reuse_interval(
 
 
 def test_inside_the_window_only_the_immediate_predecessor_gets_the_successor(
-    tokens: dict[str, Any], clock: Clock
+    tokens: dict[str, Any], clock: FrozenClock
 ) -> None:
     r1 = refresh(tokens["refresh_token"]).json()["refresh_token"]
     r2 = refresh(r1).json()["refresh_token"]
@@ -336,7 +313,7 @@ def test_refresh_after_logout_is_rejected(tokens: dict[str, Any]) -> None:
 
 
 def test_an_unused_session_expires_after_the_idle_lifetime(
-    make_user: Any, login: Any, clock: Clock, auth_settings: Any
+    make_user: Any, login: Any, clock: FrozenClock, auth_settings: Any
 ) -> None:
     auth_settings(REFRESH_TOKEN_LIFETIME=100, SESSION_ABSOLUTE_LIFETIME=1000)
     make_user()
@@ -347,7 +324,7 @@ def test_an_unused_session_expires_after_the_idle_lifetime(
 
 
 def test_refreshing_pushes_the_idle_expiry_forward(
-    make_user: Any, login: Any, clock: Clock, auth_settings: Any
+    make_user: Any, login: Any, clock: FrozenClock, auth_settings: Any
 ) -> None:
     auth_settings(REFRESH_TOKEN_LIFETIME=100, SESSION_ABSOLUTE_LIFETIME=1000)
     make_user()
@@ -360,7 +337,7 @@ def test_refreshing_pushes_the_idle_expiry_forward(
 
 
 def test_refreshing_never_extends_the_absolute_lifetime(
-    make_user: Any, login: Any, clock: Clock, auth_settings: Any
+    make_user: Any, login: Any, clock: FrozenClock, auth_settings: Any
 ) -> None:
     auth_settings(REFRESH_TOKEN_LIFETIME=100, SESSION_ABSOLUTE_LIFETIME=250)
     make_user()

@@ -16,7 +16,7 @@ from allauth.account.models import EmailAddress
 from django.contrib.auth import get_user_model
 from rest_framework.test import APIClient
 
-from ainative_auth import throttling
+from ainative_auth import clock
 from ainative_auth.models import AccountEmail
 
 from .concurrency import run_together
@@ -83,8 +83,8 @@ def test_parallel_wrong_passwords_for_one_account_stop_at_the_per_email_limit(
     make_user(email="target@example.com")
 
     # Freeze the throttle clock: all thirty attempts fall in one window.
-    frozen = float(int(throttling.time.time()) // 60 * 60 + 1)
-    monkeypatch.setattr(throttling, "time", type("Clock", (), {"time": lambda: frozen}))
+    frozen = float(int(clock.time()) // 60 * 60 + 1)
+    monkeypatch.setattr(clock, "time", lambda: frozen)
 
     def attempt(i: int) -> Any:
         # Thirty addresses, so only the per-email counter can stop them.

@@ -12,7 +12,6 @@ from .fields import (
     RejectUnknownFieldsMixin,
     StrictCharField,
     StrictEmailField,
-    validate_new_password,
 )
 
 
@@ -28,16 +27,6 @@ class RegisterSerializer(serializers.Serializer):
                 f"Ensure this field has no more than {limit} characters.", code="max_length"
             )
         return value
-
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        from ..services.accounts import build_user
-
-        user = build_user(attrs["email"], attrs.get("name", ""))
-        try:
-            validate_new_password(attrs["password"], user)
-        except serializers.ValidationError as exc:
-            raise serializers.ValidationError({"password": exc.detail}) from exc
-        return attrs
 
 
 class LoginSerializer(serializers.Serializer):

@@ -6,10 +6,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from django.utils import timezone
 from rest_framework import serializers
 
-from ..services.api_keys import NAME_MAX_LENGTH, InvalidScopes, clean_scopes
+from .. import clock
+from ..keys import API_KEY_NAME_MAX_LENGTH, InvalidScopes, clean_scopes
 from .fields import RejectUnknownFieldsMixin, StrictCharField
 
 __all__ = [
@@ -22,7 +22,7 @@ __all__ = [
 
 
 class ScopesField(serializers.ListField):
-    """A list of scope strings ("*" = all), checked by ``services.api_keys.clean_scopes``."""
+    """A list of scope strings ("*" = all), checked by ``keys.clean_scopes``."""
 
     child = serializers.CharField()
 
@@ -43,14 +43,14 @@ class StrictDateTimeField(serializers.DateTimeField):
 
 
 class APIKeyCreateSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
-    name = StrictCharField(max_length=NAME_MAX_LENGTH)
+    name = StrictCharField(max_length=API_KEY_NAME_MAX_LENGTH)
     # Omitted or null: the setting API_KEY_DEFAULT_SCOPES. An empty list is a key that can
     # only read users/me.
     scopes = ScopesField(required=False, allow_null=True, default=None)
     expires_at = StrictDateTimeField(required=False, allow_null=True, default=None)
 
     def validate_expires_at(self, value: datetime | None) -> datetime | None:
-        if value is not None and value <= timezone.now():
+        if value is not None and value <= clock.now():
             raise serializers.ValidationError("Must be in the future.", code="in_the_past")
         return value
 
@@ -58,7 +58,7 @@ class APIKeyCreateSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
 class APIKeyUpdateSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
     """PATCH: rename and/or re-scope. The secret, id and expiry cannot be changed."""
 
-    name = StrictCharField(max_length=NAME_MAX_LENGTH, required=False)
+    name = StrictCharField(max_length=API_KEY_NAME_MAX_LENGTH, required=False)
     scopes = ScopesField(required=False)
 
 

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth import password_validation
-from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
 from ..conf import auth_settings
-from ..emails import canonical_email
+from ..users import InvalidEmail, canonical_email
 
 
 class StrictCharField(serializers.CharField):
@@ -23,20 +21,24 @@ class StrictCharField(serializers.CharField):
         return super().to_internal_value(data)
 
 
-class StrictEmailField(serializers.EmailField):
+class StrictEmailField(StrictCharField):
+    """An address, returned in its canonical form (``users.canonical_email``): ASCII local
+    part, punycode domain, lower-cased; invisible characters refused."""
+
     default_error_messages = {"invalid": "Enter a valid email address."}
 
     def __init__(self, **kwargs: Any) -> None:
-        kwargs.setdefault("max_length", 254)
+        kwargs.setdefault("max_length", 320)
+        kwargs.setdefault("trim_whitespace", False)
         super().__init__(**kwargs)
 
     def to_internal_value(self, data: Any) -> str:
-        if not isinstance(data, str):
-            self.fail("invalid")
-        # Check the length before the regex-heavy validators run.
-        if len(data) > 320:
-            self.fail("max_length", max_length=254)
-        return canonical_email(super().to_internal_value(data))
+        # The length is checked first (by CharField), before any IDNA work.
+        value = super().to_internal_value(data)
+        try:
+            return canonical_email(value)
+        except InvalidEmail as exc:
+            raise serializers.ValidationError(str(exc), code="invalid") from exc
 
 
 class PasswordField(StrictCharField):
@@ -69,18 +71,3 @@ class RejectUnknownFieldsMixin:
                     {name: ["This field is not allowed."] for name in unknown}, code="unknown_field"
                 )
         return super().to_internal_value(data)  # type: ignore[misc]
-
-
-def validate_new_password(password: str, user: Any) -> None:
-    try:
-        password_validation.validate_password(password, user)
-    except DjangoValidationError as exc:
-        # Keep each validator's reason code (password_too_short, password_too_common, ...):
-        # clients need the reason, not only a sentence (NIST 800-63B, ASVS 6.2.4).
-        raise serializers.ValidationError(
-            [
-                serializers.ErrorDetail(" ".join(error.messages),
-                                        code=error.code or "password_invalid")
-                for error in exc.error_list
-            ]
-        ) from exc

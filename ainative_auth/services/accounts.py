@@ -1,93 +1,76 @@
-"""Accounts: register, login, profile."""
+"""Accounts: register, log in with a password, change the profile.
+
+Each endpoint calls one function here, which holds the whole use case: its throttles,
+the identity rules (``users``), the mail it sends and the session it starts.
+"""
 
 from __future__ import annotations
 
-import secrets
+from dataclasses import dataclass
 from typing import Any
 
-from django.contrib.auth import authenticate, get_user_model, user_logged_in
-from django.core.exceptions import FieldDoesNotExist
-from django.db import IntegrityError, transaction
-from django.http import HttpRequest
+from django.contrib.auth import authenticate, user_logged_in
+from django.db import transaction
 
 from .. import throttling
 from ..adapter import get_adapter
+from ..client import NO_CLIENT, Client
 from ..conf import auth_settings
-from ..emails import canonical_email, find_user_by_email, stand_in_user
 from ..exceptions import EmailTaken, Forbidden, InvalidCredentials
-from ..models import AccountEmail
+from ..models import RefreshSession
 from ..signals import user_registered
+from ..users import build_user, check_password_policy, create_account, find_user_by_email
+from . import sessions
 from .mail import mail_user
+from .verification import send_verification_email
 
 
-def email_in_use(email: str) -> bool:
-    user_model = get_user_model()
-    field = user_model.get_email_field_name()
-    return (
-        AccountEmail.objects.filter(email__iexact=email).exists()
-        or user_model._default_manager.filter(**{f"{field}__iexact": email}).exists()
+@dataclass(frozen=True)
+class LoginResult:
+    """A signed-in user: the new server-side session and the token response for it."""
+
+    user: Any
+    session: RefreshSession
+    tokens: dict[str, Any]
+
+
+def sign_in(user: Any, client: Client) -> LoginResult:
+    """Start a new session for ``user`` (already judged allowed) and issue its tokens."""
+    session = sessions.start_session(
+        user, ip_address=client.ip_address, user_agent=client.user_agent
     )
+    return LoginResult(user, session, sessions.issue_tokens(user, session))
 
 
-def build_user(email: str, name: str) -> Any:
-    """An unsaved user for ``email``/``name`` (also used to run the password validators)."""
-    user = stand_in_user(email)
-    user_model = type(user)
-    username_field = user_model.USERNAME_FIELD
-    if username_field != user_model.get_email_field_name():
-        try:
-            max_length = getattr(user_model._meta.get_field(username_field), "max_length", 0)
-            max_length = max_length or 150
-        except FieldDoesNotExist:
-            max_length = 150
-        # The email is the login; the username only has to exist and be unique.
-        username = email if len(email) <= max_length else f"user_{secrets.token_hex(8)}"
-        setattr(user, username_field, username)
-    get_adapter().set_name(user, name)
-    return user
+def register(*, email: str, password: str, name: str = "", client: Client = NO_CLIENT) -> Any:
+    """Create an active user with an unverified ``email`` (canonical) and mail the
+    verification link; raise ``EmailTaken`` (after mailing the owner a notice) on a
+    duplicate, ``InvalidInput`` for a password the validators refuse.
 
-
-def _free_username(user: Any) -> None:
-    """If the username ``build_user`` chose is taken (an account that has since changed its
-    email keeps its old username), fall back to a random one: the email is the login."""
-    user_model = type(user)
-    field = user_model.USERNAME_FIELD
-    if field == user_model.get_email_field_name():
-        return
-    if user_model._default_manager.filter(**{field: getattr(user, field)}).exists():
-        setattr(user, field, f"user_{secrets.token_hex(8)}")
-
-
-def register(
-    *, email: str, password: str, name: str, request: HttpRequest | None = None
-) -> Any:
-    """Create an active user with an unverified email; raise ``EmailTaken`` on a duplicate.
-
-    The password is hashed before the duplicate check so that a 201 and a 409 cost the
-    same. The unique index on ``AccountEmail`` is the race guard: of concurrent sign-ups
-    for one address exactly one commits, the others get ``IntegrityError`` -> 409.
+    The password is judged against the would-be user (the similarity validator needs the
+    email and name) before anything is hashed or written.
     """
-    from allauth.account.models import EmailAddress
-
-    email = canonical_email(email)
-    user = build_user(email, name)
-    user.set_password(password)
-    if email_in_use(email):
-        _notify_existing_owner(email)
-        raise EmailTaken()
-    _free_username(user)
+    check_password_policy(password, build_user(email, name))
     try:
-        with transaction.atomic():
-            user.save()
-            AccountEmail.objects.create(user=user, email=email)
-            EmailAddress.objects.create(user=user, email=email, primary=True, verified=False)
-    except IntegrityError as exc:
+        user = create_account(email, name, password=password, request=client.request)
+    except EmailTaken:
         _notify_existing_owner(email)
-        raise EmailTaken() from exc
+        raise
+    send_verification_email(user)
     transaction.on_commit(
-        lambda: user_registered.send(sender=user.__class__, user=user, request=request)
+        lambda: user_registered.send(sender=user.__class__, user=user, request=client.request),
+        robust=True,
     )
     return user
+
+
+def register_and_login(
+    *, email: str, password: str, name: str = "", client: Client = NO_CLIENT
+) -> LoginResult:
+    """POST auth/register: throttled per IP, then ``register``, then a first session."""
+    throttling.hit("register", "ip", client.ip_address)
+    user = register(email=email, password=password, name=name, client=client)
+    return sign_in(user, client)
 
 
 def _lockout_rate() -> throttling.Rate | None:
@@ -125,23 +108,31 @@ def _notify_existing_owner(email: str) -> None:
                   frontend_url=str(auth_settings.FRONTEND_URL))
 
 
-def login(request: HttpRequest, *, email: str, password: str) -> Any:
-    """Check the credentials through Django's ``authenticate()``, and nothing else.
+def login_with_password(*, email: str, password: str, client: Client = NO_CLIENT) -> LoginResult:
+    """POST auth/login (and the login page): throttles, ``authenticate()``, a new session.
 
-    Wrong password, unknown email and inactive user all raise the same
-    ``InvalidCredentials``; the verified-email gate is only revealed after the password
-    was right.
+    Counted per IP and per address before any hashing. The credentials go through
+    Django's ``authenticate()`` and nothing else, so every backend rule applies. Wrong
+    password, unknown email and inactive user all raise the same ``InvalidCredentials``;
+    the verified-email gate is only revealed after the password was right. A success
+    clears the address's failure counters (never the IP's).
     """
-    user = authenticate(request, email=canonical_email(email), password=password)
+    throttling.hit("login", "ip", client.ip_address)
+    count_login_attempt(email)
+    user = authenticate(client.request, email=email, password=password)
     if user is None:
         raise InvalidCredentials()
     if not auth_settings.ALLOW_UNVERIFIED_LOGIN and not get_adapter().is_email_verified(user):
         raise Forbidden("Verify your email address before logging in.", "email_not_verified")
-    user_logged_in.send(sender=user.__class__, request=request, user=user)
-    return user
+    clear_login_failures(email)
+    user_logged_in.send(sender=user.__class__, request=client.request, user=user)
+    return sign_in(user, client)
 
 
 def update_profile(user: Any, *, name: str) -> Any:
-    get_adapter().set_name(user, name)
-    user.save()
+    """Change ``user``'s name. Only the name's own columns are written, so a profile
+    update racing a password change or a deactivation cannot undo it."""
+    adapter = get_adapter()
+    adapter.set_name(user, name)
+    user.save(update_fields=adapter.name_fields())
     return user

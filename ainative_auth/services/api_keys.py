@@ -8,18 +8,18 @@ key can never mint or unlock anything beyond its own scopes and lifetime.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
-from django.utils import timezone
 
+from .. import clock
 from ..conf import auth_settings
 from ..exceptions import APIKeyLimitReached, Conflict, Forbidden, InsufficientScope
 from ..keys import (
+    clean_scopes,
     hash_api_key_secret,
     is_api_key_public_id,
     new_api_key,
@@ -28,33 +28,6 @@ from ..keys import (
 from ..models import APIKey
 from ..permissions import scopes_grant
 from ..signals import api_key_created, api_key_revoked, api_key_rotated
-
-# "*" alone, or lowercase words with ":" "." "_" "-" separators, e.g. "credits:read".
-SCOPE_RE = re.compile(r"\*|[a-z0-9][a-z0-9_:.\-]{0,63}")
-MAX_SCOPES = 32
-NAME_MAX_LENGTH = 100
-
-
-class InvalidScopes(ValueError):
-    """A scope list that is not a list of at most ``MAX_SCOPES`` well-formed strings."""
-
-
-def clean_scopes(values: Any) -> list[str]:
-    """Validated scopes, duplicates dropped, order kept; raise ``InvalidScopes``."""
-    if not isinstance(values, (list, tuple)):
-        raise InvalidScopes("Scopes must be a list of strings.")
-    if len(values) > MAX_SCOPES:
-        raise InvalidScopes(f"At most {MAX_SCOPES} scopes are allowed.")
-    cleaned: list[str] = []
-    for value in values:
-        if not isinstance(value, str) or SCOPE_RE.fullmatch(value) is None:
-            raise InvalidScopes(
-                f"{str(value)[:70]!r} is not a valid scope: use lowercase letters, digits and "
-                "_ : . - (at most 64 characters), or \"*\"."
-            )
-        if value not in cleaned:
-            cleaned.append(value)
-    return cleaned
 
 
 def default_scopes() -> list[str]:
@@ -103,7 +76,7 @@ def create_key(
     without an expiry inherits the acting key's. ``instance`` lets the admin fill its own
     unsaved object. Raises ``APIKeyLimitReached`` past ``API_KEY_MAX_PER_USER`` live keys.
     """
-    now = timezone.now()
+    now = clock.now()
     scopes = default_scopes() if scopes is None else clean_scopes(scopes)
     if acting_key is not None:
         if expires_at is None:
@@ -190,7 +163,7 @@ def revoke_key(key: APIKey, *, acting_key: APIKey | None = None) -> bool:
     request with this key is a 401.
     """
     _check_can_manage(acting_key, key)
-    now = timezone.now()
+    now = clock.now()
     changed = APIKey.objects.filter(pk=key.pk, revoked_at__isnull=True).update(revoked_at=now)
     if changed:
         key.revoked_at = now
@@ -212,7 +185,7 @@ def rotate_key(key: APIKey, *, acting_key: APIKey | None = None) -> tuple[APIKey
     is kept, so rotating twice within the overlap retires the oldest at once.
     """
     _check_can_manage(acting_key, key)
-    now = timezone.now()
+    now = clock.now()
     overlap = int(auth_settings.API_KEY_ROTATION_OVERLAP or 0)
     with transaction.atomic():
         # Row lock: two concurrent rotations must not both think they replaced the same

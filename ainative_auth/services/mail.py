@@ -30,6 +30,7 @@ from django.db import connections, transaction
 
 from ..adapter import get_adapter
 from ..conf import auth_settings
+from ..users import email_of
 
 logger = logging.getLogger("ainative_auth")
 
@@ -161,8 +162,6 @@ def mail_user(user: Any, template_prefix: str, **context: Any) -> None:
     Every template gets ``user``, ``name`` and ``email`` besides ``context``. Nothing is
     sent to a user without an address.
     """
-    from ..emails import email_of
-
     email = email_of(user)
     if not email:
         return

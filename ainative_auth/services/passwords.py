@@ -3,21 +3,26 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, NoReturn
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.http import HttpRequest
-from django.utils import timezone
-from rest_framework import serializers
 
+from .. import clock, throttling
+from ..client import NO_CLIENT, Client
 from ..conf import auth_settings
-from ..email_tokens import reset_password_tokens
-from ..emails import find_user_by_email, stand_in_user
+from ..email_tokens import reset_password_tokens, token_owner_key
 from ..exceptions import EmailTokenInvalid, InvalidCurrentPassword
-from ..serializers.fields import validate_new_password
 from ..signals import password_changed
+from ..users import (
+    check_password_policy,
+    email_of,
+    find_user_by_email,
+    may_authenticate,
+    stand_in_user,
+)
 from . import sessions
+from .accounts import clear_login_failures
 from .mail import mail_link, mail_user
 from .verification import mark_email_verified
 
@@ -30,21 +35,28 @@ CHANGED_TEMPLATE = "ainative_auth/email/password_changed"
 def _may_reset(user: Any) -> bool:
     # As Django's PasswordResetForm: active users with a usable password. A social-only
     # account (unusable password) signs in with its provider; an inactive one not at all.
-    return getattr(user, "is_active", True) is not False and user.has_usable_password()
+    return may_authenticate(user) and user.has_usable_password()
 
 
-def request_password_reset(email: str) -> None:
-    """Mail a reset link to the stored address of the account ``email`` names, if any.
+def request_password_reset(email: str, *, client: Client = NO_CLIENT) -> None:
+    """POST auth/forgot-password: mail a reset link to the stored address of the account
+    ``email`` names, if any.
 
-    Unknown, inactive and social-only addresses get nothing, after the same lookup and
-    token work (on an unsaved stand-in user), so neither the answer nor its timing tells
-    them apart; the mail itself goes out after commit, in the background by default.
+    Throttled per IP (429). Per address, past the limit nothing more is sent but the answer
+    stays the same 200: a flood of requests for someone's address neither tells the
+    flooder anything nor answers the owner's own request with a 429, and the links already
+    mailed keep working (reset counts only failed tokens). Unknown, inactive and
+    social-only addresses get nothing, after the same lookup and token work (on an unsaved
+    stand-in user), so neither the answer nor its timing tells them apart; the mail itself
+    goes out after commit, in the background by default.
     """
+    throttling.hit("forgot_password", "ip", client.ip_address)
+    within_limit = throttling.allow("forgot_password", "email", email)
     user = find_user_by_email(email)
     eligible = user is not None and _may_reset(user)
     target = user if eligible else stand_in_user(email)
     token = reset_password_tokens.make_email_token(target)
-    if not eligible:
+    if not (eligible and within_limit):
         return
     mail_link(
         user,
@@ -55,30 +67,23 @@ def request_password_reset(email: str) -> None:
     )
 
 
-def check_new_password(password: str, user: Any | None) -> None:
-    """Django's validators, as a 400 naming ``new_password``."""
-    try:
-        validate_new_password(password, user)
-    except serializers.ValidationError as exc:
-        raise serializers.ValidationError({"new_password": exc.detail}) from exc
+def reset_password(token: str, new_password: str, *, client: Client = NO_CLIENT) -> Any:
+    """POST auth/reset-password: set a new password with a reset token; revoke every
+    session; lift the login lockout; mail a notice.
 
-
-def reset_password(
-    token: str, new_password: str, *, request: HttpRequest | None = None,
-    ip_address: str | None = None,
-) -> Any:
-    """Set a new password with a reset token; revoke every session; mail a notice.
-
-    The new password is judged first (with the token's user when the token is good, so
-    the similarity check applies), so a weak password is a 400 that leaves the token
-    usable. Then the user row is locked and the token checked again inside the
+    Throttled per IP (every attempt) and per account (failed tokens only, counted after
+    the check, so a flood of garbage naming an account never blocks its owner's valid
+    link). The new password is judged first (with the token's user when the token is
+    good, so the similarity check applies), so a weak password is a 400 that leaves the
+    token usable. Then the user row is locked and the token checked again inside the
     transaction: of concurrent resets with one token exactly one sees the old password
     hash, the others wait for the lock and find the token spent.
     """
+    throttling.hit("reset_password", "ip", client.ip_address)
     user = reset_password_tokens.user_for_token(token)
-    check_new_password(new_password, user)
+    check_password_policy(new_password, user, field="new_password")
     if user is None:
-        raise EmailTokenInvalid()
+        _token_failed(token)
     with transaction.atomic():
         locked = (
             get_user_model()._default_manager.select_for_update().filter(pk=user.pk).first()
@@ -88,48 +93,58 @@ def reset_password(
             or not _may_reset(locked)
             or not reset_password_tokens.check_email_token(locked, token)
         ):
-            raise EmailTokenInvalid()
+            _token_failed(token)
         locked.set_password(new_password)
         locked.save(update_fields=["password"])
         # The link reached this address, which proves it as well as a verification link.
         mark_email_verified(locked)
         sessions.revoke_all_sessions(locked, "password_reset")
-        _after_password_change(locked, "reset", request, ip_address)
+        _after_password_change(locked, "reset", client)
+    # The owner proved control of the address: lift the per-account login lockout, so an
+    # attacker's failures cannot keep them out past the reset (R27). Per-IP stays.
+    clear_login_failures(email_of(locked))
     return locked
+
+
+def _token_failed(token: str) -> NoReturn:
+    throttling.hit("reset_password", "user_failures", token_owner_key(token))
+    raise EmailTokenInvalid()
 
 
 def change_password(
     user: Any, *, current_password: str, new_password: str, keep_session: Any = None,
-    request: HttpRequest | None = None, ip_address: str | None = None,
+    client: Client = NO_CLIENT,
 ) -> None:
-    """Change ``user``'s password; revoke every session but ``keep_session``; mail a notice.
+    """POST auth/change-password: change ``user``'s password; revoke every session but
+    ``keep_session``; mail a notice.
 
-    A wrong ``current_password`` is ``InvalidCurrentPassword`` (400). Outstanding reset
-    links die with the old password hash.
+    Throttled per IP and per user. A wrong ``current_password`` is
+    ``InvalidCurrentPassword`` (400). Outstanding reset links die with the old password
+    hash.
     """
+    throttling.hit("change_password", "ip", client.ip_address)
+    throttling.hit("change_password", "user", str(user.pk))
     if not user.check_password(current_password):
         raise InvalidCurrentPassword()
-    check_new_password(new_password, user)
+    check_password_policy(new_password, user, field="new_password")
     with transaction.atomic():
         user.set_password(new_password)
         user.save(update_fields=["password"])
         sessions.revoke_all_sessions(user, "password_changed", keep=keep_session)
-        _after_password_change(user, "change", request, ip_address)
+        _after_password_change(user, "change", client)
 
 
-def _after_password_change(
-    user: Any, reason: str, request: HttpRequest | None, ip_address: str | None
-) -> None:
+def _after_password_change(user: Any, reason: str, client: Client) -> None:
     mail_user(
         user,
         CHANGED_TEMPLATE,
         reason=reason,
-        changed_at=timezone.now(),
-        ip_address=ip_address,
+        changed_at=clock.now(),
+        ip_address=client.ip_address,
     )
     transaction.on_commit(
         lambda: password_changed.send(
-            sender=user.__class__, user=user, reason=reason, request=request
+            sender=user.__class__, user=user, reason=reason, request=client.request
         ),
         robust=True,
     )

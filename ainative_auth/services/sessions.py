@@ -8,15 +8,17 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db.models import Q
-from django.utils import timezone
 
+from .. import clock, throttling
 from ..adapter import get_adapter
+from ..client import NO_CLIENT, Client
 from ..conf import auth_settings
 from ..exceptions import RefreshTokenInvalid, RefreshTokenReused
 from ..keys import new_salt, parse_refresh_token, refresh_token_for, refresh_token_matches
 from ..models import RefreshSession
 from ..signals import refresh_token_reused, session_revoked
 from ..tokens import encode_access_token
+from ..users import may_authenticate
 
 logger = logging.getLogger("ainative_auth")
 
@@ -24,13 +26,9 @@ logger = logging.getLogger("ainative_auth")
 REVOKED_RETENTION = timedelta(days=1)
 
 
-def _user_may_authenticate(user: Any) -> bool:
-    return getattr(user, "is_active", True) is not False
-
-
 def prune_sessions(user: Any | None = None, now: datetime | None = None) -> int:
     """Delete dead sessions (expired, or revoked a while ago); return how many."""
-    now = now or timezone.now()
+    now = now or clock.now()
     dead = Q(absolute_expires_at__lte=now) | Q(expires_at__lte=now)
     dead |= Q(revoked_at__lte=now - REVOKED_RETENTION)
     queryset = RefreshSession.objects.filter(dead)
@@ -44,7 +42,7 @@ def start_session(
     user: Any, *, ip_address: str | None = None, user_agent: str = ""
 ) -> RefreshSession:
     """A new server-side session for a fresh login (never reuses an old one)."""
-    now = timezone.now()
+    now = clock.now()
     absolute = now + timedelta(seconds=int(auth_settings.SESSION_ABSOLUTE_LIFETIME))
     idle = now + timedelta(seconds=int(auth_settings.REFRESH_TOKEN_LIFETIME))
     user_agent = (user_agent or "")[:512]
@@ -76,14 +74,12 @@ def issue_tokens(user: Any, session: RefreshSession) -> dict[str, Any]:
     }
 
 
-def login_tokens(user: Any, *, ip_address: str | None, user_agent: str) -> dict[str, Any]:
-    return issue_tokens(user, start_session(user, ip_address=ip_address, user_agent=user_agent))
+def refresh(token: str, *, client: Client = NO_CLIENT) -> dict[str, Any]:
+    """POST auth/refresh: rotate ``token``: a new refresh token and access token, the old
+    one spent.
 
-
-def refresh(
-    token: str, *, ip_address: str | None = None, user_agent: str = ""
-) -> dict[str, Any]:
-    """Rotate ``token``: a new refresh token and access token, the old one spent.
+    Throttled per IP and per session (so one stolen token cannot be replayed without
+    bound; the session id is only counted once the token is known to be well-formed).
 
     - the current generation is consumed by one conditional UPDATE, so of two concurrent
       refreshes exactly one advances the session and the other sees it advanced;
@@ -92,15 +88,18 @@ def refresh(
     - any other earlier generation is a replay of a stolen or leaked token: the whole
       session is revoked.
     """
+    throttling.hit("refresh", "ip", client.ip_address)
     parsed = parse_refresh_token(token)
     if parsed is None:
         raise RefreshTokenInvalid()
     session_id, generation = parsed
+    throttling.hit("refresh", "session", session_id.hex)
+    ip_address, user_agent = client.ip_address, client.user_agent
     session = RefreshSession.objects.select_related("user").filter(pk=session_id).first()
     if session is None or not refresh_token_matches(token, session_id, generation, session.salt):
         raise RefreshTokenInvalid()
-    now = timezone.now()
-    if not session.is_live(now) or not _user_may_authenticate(session.user):
+    now = clock.now()
+    if not session.is_live(now) or not may_authenticate(session.user):
         raise RefreshTokenInvalid()
 
     if generation == session.generation:
@@ -146,7 +145,7 @@ def refresh(
 
 def revoke_session(session: RefreshSession, reason: str) -> bool:
     """Revoke one session; True if this call revoked it (False if it already was)."""
-    now = timezone.now()
+    now = clock.now()
     changed = RefreshSession.objects.filter(pk=session.pk, revoked_at__isnull=True).update(
         revoked_at=now, revoke_reason=reason
     )
@@ -172,20 +171,25 @@ def revoke_sessions(queryset: Any, reason: str) -> int:
 
 
 def live_sessions(user: Any) -> list[RefreshSession]:
-    now = timezone.now()
-    return list(
-        RefreshSession.objects.filter(
-            user=user, revoked_at__isnull=True, expires_at__gt=now, absolute_expires_at__gt=now
-        ).order_by("-last_used_at")
-    )
+    """GET auth/sessions: the user's live sessions, most recently used first."""
+    return list(RefreshSession.objects.filter(user=user).live().order_by("-last_used_at"))
 
 
 def get_user_session(user: Any, session_id: Any) -> RefreshSession | None:
+    """The user's live session ``session_id``; None for malformed, unknown, dead or
+    another user's (they answer the same 404)."""
     try:
         session_uuid = uuid.UUID(str(session_id))
     except ValueError:
         return None
-    now = timezone.now()
-    return RefreshSession.objects.filter(
-        pk=session_uuid, user=user, revoked_at__isnull=True, absolute_expires_at__gt=now
-    ).first()
+    return RefreshSession.objects.filter(pk=session_uuid, user=user).live().first()
+
+
+def revoke_user_session(user: Any, session_id: Any) -> bool:
+    """DELETE auth/sessions/{id}: revoke one of the user's live sessions; False if there
+    is no such session (404)."""
+    session = get_user_session(user, session_id)
+    if session is None:
+        return False
+    revoke_session(session, "revoked")  # False only if a concurrent call revoked it first
+    return True

@@ -9,14 +9,22 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from allauth.account.models import EmailAddress
 from django.db import IntegrityError, transaction
-from django.http import HttpRequest
 
+from .. import throttling
+from ..client import NO_CLIENT, Client
 from ..conf import auth_settings
-from ..email_tokens import verify_email_tokens
-from ..emails import address_verified, email_of, find_user_by_email, stand_in_user
+from ..email_tokens import token_owner_key, verify_email_tokens
 from ..exceptions import EmailTokenInvalid
 from ..signals import email_verified
+from ..users import (
+    address_verified,
+    email_of,
+    find_user_by_email,
+    may_authenticate,
+    stand_in_user,
+)
 from .mail import mail_link
 
 logger = logging.getLogger("ainative_auth")
@@ -44,19 +52,23 @@ def send_verification_email(user: Any) -> bool:
     return True
 
 
-def resend_verification(email: str) -> None:
-    """Mail a new link if ``email`` is an active account's unverified address.
+def resend_verification(email: str, *, client: Client = NO_CLIENT) -> None:
+    """POST auth/resend-verification: mail a new link if ``email`` is an active account's
+    unverified address.
 
-    Unknown, inactive and already-verified addresses get nothing, after the same lookups
-    and token work (on an unsaved stand-in user), so neither the answer nor its timing
-    says which case it was. Earlier links stay valid until they expire.
+    Throttled per IP (429). Per address, past the limit nothing more is sent but the answer
+    stays the same, so someone flooding an address cannot make its owner's own request a
+    429. Unknown, inactive and already-verified addresses get nothing, after the same
+    lookups and token work (on an unsaved stand-in user), so neither the answer nor its
+    timing says which case it was. Earlier links stay valid until they expire.
     """
+    throttling.hit("resend_verification", "ip", client.ip_address)
+    within_limit = throttling.allow("resend_verification", "email", email)
     user = find_user_by_email(email)
     target = user if user is not None else stand_in_user(email)
     verified = address_verified(target.pk, email_of(target))
-    eligible = user is not None and getattr(user, "is_active", True) is not False
     token = verify_email_tokens.make_email_token(target)
-    if eligible and not verified:
+    if within_limit and may_authenticate(user) and not verified:
         _mail_link(user, token)
 
 
@@ -65,8 +77,6 @@ def mark_email_verified(user: Any) -> bool:
 
     One conditional UPDATE, so of concurrent verifications exactly one returns True.
     """
-    from allauth.account.models import EmailAddress
-
     email = email_of(user)
     if not email:
         return False
@@ -90,20 +100,27 @@ def mark_email_verified(user: Any) -> bool:
         return False
 
 
-def verify_email(token: str, *, request: HttpRequest | None = None) -> Any:
-    """Mark the address ``token`` was made for as verified; return the user.
+def verify_email(token: str, *, client: Client = NO_CLIENT) -> Any:
+    """POST auth/verify-email: mark the address ``token`` was made for as verified; return
+    the user.
 
     Garbage, tampered, expired and used tokens, tokens for an address the user no longer
     has, and tokens of inactive users all raise ``EmailTokenInvalid``. A second use of a
     token is such a use: the address is verified already, so nothing changes either way.
+
+    Throttled per IP (every attempt) and per account (failures only, counted after the
+    token was checked): the account part of a token is guessable, so counting attempts
+    against it would let anyone lock an owner out of their own valid link.
     """
+    throttling.hit("verify_email", "ip", client.ip_address)
     user = verify_email_tokens.user_for_token(token)
     if user is None or not mark_email_verified(user):
+        throttling.hit("verify_email", "user_failures", token_owner_key(token))
         raise EmailTokenInvalid()
     email = email_of(user)
     transaction.on_commit(
         lambda: email_verified.send(
-            sender=user.__class__, user=user, email=email, request=request
+            sender=user.__class__, user=user, email=email, request=client.request
         ),
         robust=True,
     )

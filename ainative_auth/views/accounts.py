@@ -10,6 +10,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from ..adapter import get_adapter
+from ..client import Client
 from ..parsers import StrictJSONParser
 from ..permissions import HasScope
 from ..serializers import (
@@ -20,7 +21,7 @@ from ..serializers import (
     TokenResponseSerializer,
     UserSerializer,
 )
-from ..services import accounts, sessions
+from ..services import accounts
 from .base import AuthenticatedAPIView, BaseAPIView
 
 ERRORS = {code: OpenApiResponse(ErrorSerializer) for code in (400, 401, 415, 429)}
@@ -33,14 +34,11 @@ class RegisterView(BaseAPIView):
         summary="Create an account and log in",
     )
     def post(self, request: Request) -> Response:
-        self.throttle_ip(request, "register")
         serializer = RegisterSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        user = accounts.register(**serializer.validated_data, request=request)
-        body = sessions.login_tokens(
-            user, ip_address=self.client_ip(request), user_agent=self.user_agent(request)
-        )
-        return Response(body, status=status.HTTP_201_CREATED)
+        result = accounts.register_and_login(**serializer.validated_data,
+                                             client=Client.of(request))
+        return Response(result.tokens, status=status.HTTP_201_CREATED)
 
 
 class LoginView(BaseAPIView):
@@ -54,21 +52,14 @@ class LoginView(BaseAPIView):
         summary="Log in with email and password",
     )
     def post(self, request: Request) -> Response:
-        self.throttle_ip(request, "login")
         data: Any = request.data
         if request.content_type.startswith("application/x-www-form-urlencoded"):
             data = {"email": data.get("username"), "password": data.get("password")}
         serializer = LoginSerializer(data=data)
         serializer.is_valid(raise_exception=True)
-        email = serializer.validated_data["email"]
-        # Counted before hashing, per address whether or not it has an account.
-        accounts.count_login_attempt(email)
-        user = accounts.login(request, email=email, password=serializer.validated_data["password"])
-        accounts.clear_login_failures(email)
-        body = sessions.login_tokens(
-            user, ip_address=self.client_ip(request), user_agent=self.user_agent(request)
-        )
-        return Response(body)
+        result = accounts.login_with_password(**serializer.validated_data,
+                                              client=Client.of(request))
+        return Response(result.tokens)
 
 
 class MeView(AuthenticatedAPIView):

@@ -5,15 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from django.http import HttpRequest
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from .. import throttling
-from ..adapter import get_adapter
 from ..authentication import default_authentication_classes
 from ..exceptions import InsufficientScope, exception_handler
 from ..models import APIKey
@@ -48,31 +45,6 @@ class BaseAPIView(APIView):
         response["Cache-Control"] = "no-store"
         response["Pragma"] = "no-cache"
         return response
-
-    # helpers for subclasses
-    def client_ip(self, request: HttpRequest) -> str:
-        return get_adapter().get_client_ip(request)
-
-    def user_agent(self, request: HttpRequest) -> str:
-        return str(request.META.get("HTTP_USER_AGENT", ""))[:512]
-
-    def throttle_ip(self, request: HttpRequest, scope: str) -> None:
-        throttling.hit(scope, "ip", self.client_ip(request))
-
-    def email_request(
-        self, request: Request, scope: str, service: Callable[[str], None], answer: dict
-    ) -> Response:
-        """``POST {email}`` flows (forgot-password, resend-verification): throttled per IP
-        and per address, and one ``answer`` whatever the address, so nothing is revealed."""
-        from ..serializers import EmailRequestSerializer
-
-        self.throttle_ip(request, scope)
-        serializer = EmailRequestSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        email = serializer.validated_data["email"]
-        throttling.hit(scope, "email", email)
-        service(email)
-        return Response(answer)
 
 
 class AuthenticatedAPIView(BaseAPIView):

@@ -6,10 +6,8 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from .. import throttling
 from ..authentication import session_token
-from ..email_tokens import token_owner_key
-from ..emails import canonical_email, email_of
+from ..client import Client
 from ..permissions import IsSessionAuthenticated
 from ..serializers import (
     ChangePasswordSerializer,
@@ -18,7 +16,7 @@ from ..serializers import (
     ErrorSerializer,
     ResetPasswordSerializer,
 )
-from ..services import accounts, passwords
+from ..services import passwords
 from .base import AuthenticatedAPIView, BaseAPIView
 
 ERRORS = {code: OpenApiResponse(ErrorSerializer) for code in (400, 415, 429)}
@@ -37,9 +35,11 @@ class ForgotPasswordView(BaseAPIView):
         description="The same 200 for every well-formed address, known or not.",
     )
     def post(self, request: Request) -> Response:
-        return self.email_request(
-            request, "forgot_password", passwords.request_password_reset, FORGOT_ANSWER
-        )
+        serializer = EmailRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        passwords.request_password_reset(serializer.validated_data["email"],
+                                         client=Client.of(request))
+        return Response(FORGOT_ANSWER)
 
 
 class ResetPasswordView(BaseAPIView):
@@ -52,18 +52,9 @@ class ResetPasswordView(BaseAPIView):
                     "token. Success logs out every session and issues no tokens.",
     )
     def post(self, request: Request) -> Response:
-        self.throttle_ip(request, "reset_password")
         serializer = ResetPasswordSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        token = serializer.validated_data["token"]
-        throttling.hit("reset_password", "user", token_owner_key(token))
-        user = passwords.reset_password(
-            token, serializer.validated_data["new_password"],
-            request=request, ip_address=self.client_ip(request),
-        )
-        # The owner proved control of the address: lift the per-account login lockout, so
-        # an attacker's failures cannot keep them out past the reset (R27). Per-IP stays.
-        accounts.clear_login_failures(canonical_email(email_of(user)))
+        passwords.reset_password(**serializer.validated_data, client=Client.of(request))
         return Response({"detail": "Your password has been reset. Log in with the new one."})
 
 
@@ -80,16 +71,12 @@ class ChangePasswordView(AuthenticatedAPIView):
                     "Every other session is logged out; this one keeps working.",
     )
     def post(self, request: Request) -> Response:
-        self.throttle_ip(request, "change_password")
-        throttling.hit("change_password", "user", str(request.user.pk))
         serializer = ChangePasswordSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         passwords.change_password(
             request.user,
-            current_password=serializer.validated_data["current_password"],
-            new_password=serializer.validated_data["new_password"],
+            **serializer.validated_data,
             keep_session=session_token(request).session_id,
-            request=request,
-            ip_address=self.client_ip(request),
+            client=Client.of(request),
         )
         return Response({"detail": "Password changed. Other sessions have been logged out."})

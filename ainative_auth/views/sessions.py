@@ -6,10 +6,9 @@ from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from .. import throttling
 from ..authentication import session_token
+from ..client import Client
 from ..exceptions import NotFound, ServiceUnavailable
-from ..keys import parse_refresh_token
 from ..permissions import IsSessionAuthenticated
 from ..serializers import (
     DetailSerializer,
@@ -31,19 +30,10 @@ class RefreshView(BaseAPIView):
         summary="Rotate a refresh token",
     )
     def post(self, request: Request) -> Response:
-        self.throttle_ip(request, "refresh")
         serializer = RefreshSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        token = serializer.validated_data["refresh_token"]
-        parsed = parse_refresh_token(token)
-        if parsed is not None:
-            # Per session too, so one stolen token cannot be replayed without bound.
-            throttling.hit("refresh", "session", parsed[0].hex)
-        body = sessions.refresh(
-            token,
-            ip_address=self.client_ip(request),
-            user_agent=self.user_agent(request),
-        )
+        body = sessions.refresh(serializer.validated_data["refresh_token"],
+                                client=Client.of(request))
         return Response(body)
 
 
@@ -84,10 +74,8 @@ class SessionDetailView(SessionAPIView):
                                             404: ErrorSerializer},
                    summary="Revoke one of this user's sessions")
     def delete(self, request: Request, session_id: str) -> Response:
-        session = sessions.get_user_session(request.user, session_id)
-        if session is None:
+        if not sessions.revoke_user_session(request.user, session_id):
             raise NotFound("No such session.")
-        sessions.revoke_session(session, "revoked")
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

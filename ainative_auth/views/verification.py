@@ -6,8 +6,7 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from .. import throttling
-from ..email_tokens import token_owner_key
+from ..client import Client
 from ..serializers import (
     DetailSerializer,
     EmailRequestSerializer,
@@ -34,12 +33,9 @@ class VerifyEmailView(BaseAPIView):
                     "for an address the account no longer has. Issues no tokens.",
     )
     def post(self, request: Request) -> Response:
-        self.throttle_ip(request, "verify_email")
         serializer = VerifyEmailSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        token = serializer.validated_data["token"]
-        throttling.hit("verify_email", "user", token_owner_key(token))
-        verification.verify_email(token, request=request)
+        verification.verify_email(serializer.validated_data["token"], client=Client.of(request))
         return Response({"detail": "Email address verified."})
 
 
@@ -51,6 +47,8 @@ class ResendVerificationView(BaseAPIView):
         description="The same 200 for known, unknown and already-verified addresses.",
     )
     def post(self, request: Request) -> Response:
-        return self.email_request(
-            request, "resend_verification", verification.resend_verification, RESEND_ANSWER
-        )
+        serializer = EmailRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        verification.resend_verification(serializer.validated_data["email"],
+                                         client=Client.of(request))
+        return Response(RESEND_ANSWER)

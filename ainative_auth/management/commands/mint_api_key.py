@@ -10,14 +10,13 @@ import re
 from datetime import timedelta
 from typing import Any
 
-from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.utils import timezone
 
-from ainative_auth.emails import canonical_email
+from ainative_auth import clock
 from ainative_auth.exceptions import APIKeyLimitReached
-from ainative_auth.models import AccountEmail
+from ainative_auth.keys import API_KEY_NAME_MAX_LENGTH, InvalidScopes, clean_scopes
 from ainative_auth.services import api_keys
+from ainative_auth.users import find_user_by_email, may_authenticate
 
 _DURATION_RE = re.compile(r"([1-9][0-9]{0,5})([smhdw])")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
@@ -33,19 +32,13 @@ def parse_duration(text: str) -> timedelta:
 
 
 def find_user(email: str) -> Any:
-    """The user with this email (case-insensitive); CommandError if none or several."""
-    user_model = get_user_model()
-    email = canonical_email(email)
-    account = AccountEmail.objects.select_related("user").filter(email__iexact=email).first()
-    if account is not None:
-        return account.user
-    field = user_model.get_email_field_name()
-    users = list(user_model._default_manager.filter(**{f"{field}__iexact": email})[:2])
-    if not users:
-        raise CommandError(f"No user with the email {email!r}.")
-    if len(users) > 1:
-        raise CommandError(f"Several users have the email {email!r}; fix that first.")
-    return users[0]
+    """The one user with this email (``users.find_user_by_email``), else CommandError."""
+    user = find_user_by_email(email)
+    if user is None:
+        raise CommandError(
+            f"No user with the email {email!r} (or several share it; fix that first)."
+        )
+    return user
 
 
 class Command(BaseCommand):
@@ -65,14 +58,14 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         name = str(options["name"]).strip()
-        if not name or len(name) > api_keys.NAME_MAX_LENGTH:
+        if not name or len(name) > API_KEY_NAME_MAX_LENGTH:
             raise CommandError(
-                f"--name must be 1 to {api_keys.NAME_MAX_LENGTH} characters."
+                f"--name must be 1 to {API_KEY_NAME_MAX_LENGTH} characters."
             )
         expires_at = None
         if options["expires_in"] is not None:
             try:
-                expires_at = timezone.now() + parse_duration(options["expires_in"])
+                expires_at = clock.now() + parse_duration(options["expires_in"])
             except ValueError as exc:
                 raise CommandError(
                     f"Bad --expires-in {options['expires_in']!r}: use a number and a unit "
@@ -82,12 +75,12 @@ class Command(BaseCommand):
         if options["scopes"] is not None:
             items = [item.strip() for item in options["scopes"].split(",") if item.strip()]
             try:
-                scopes = api_keys.clean_scopes(items)
-            except api_keys.InvalidScopes as exc:
+                scopes = clean_scopes(items)
+            except InvalidScopes as exc:
                 raise CommandError(f"Bad --scopes: {exc}") from exc
 
         user = find_user(options["user"])
-        if getattr(user, "is_active", True) is False:
+        if not may_authenticate(user):
             raise CommandError(f"The user {options['user']!r} is inactive.")
         try:
             key, plaintext = api_keys.create_key(
