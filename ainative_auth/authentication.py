@@ -14,6 +14,7 @@ from typing import Any
 from django.db import connections, router
 from django.db.models import Q
 from django.db.models.query import get_related_populators
+from django.http import HttpRequest
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.request import Request
 
@@ -48,38 +49,133 @@ def session_token(request: Request) -> AccessToken:
     return request.auth
 
 
-class JWTAuthentication(BaseAuthentication):
-    """``Authorization: Bearer <access token>``, checked against its session every time.
+# --- the credential checks, as plain functions ------------------------------------------
+#
+# The DRF classes below and ``ainative_auth.middleware`` both call these, so a Bearer token
+# or an API key is judged by one implementation wherever it is presented.
 
-    Logout, logout-all, password change and deactivation take effect on the very next
-    request: the session row (with its user, in the same query) must be live.
+
+def bearer_token(header: str | None) -> str | None:
+    """The token of an ``Authorization: Bearer <token>`` header value.
+
+    None when there is no header or it names another scheme (not ours to judge); raises
+    ``TokenInvalid`` for a Bearer header that holds no single token.
     """
+    if header is None:
+        return None
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer":
+        return None
+    token = token.strip()
+    if not token or " " in token:
+        raise TokenInvalid("Invalid Authorization header.")
+    return token
+
+
+def authenticate_access_token(token: str) -> tuple[Any, AccessToken]:
+    """``(user, AccessToken)`` for a valid access token whose session is live and whose
+    user may authenticate; raise ``TokenInvalid`` otherwise.
+
+    The session row (with its user, in the same query) is read on every call, so logout,
+    logout-all, password change and deactivation take effect on the very next request.
+    """
+    try:
+        claims = decode_access_token(token)
+    except InvalidAccessToken as exc:
+        raise TokenInvalid() from exc
+    session = (
+        RefreshSession.objects.live().select_related("user").filter(pk=claims["sid"]).first()
+    )
+    if session is None or str(session.user_id) != claims["sub"]:
+        raise TokenInvalid()
+    user = session.user
+    if not may_authenticate(user):
+        raise TokenInvalid()
+    return user, AccessToken(claims=claims, session=session)
+
+
+def authenticate_api_key(request: HttpRequest, raw: str) -> tuple[Any, APIKey]:
+    """``(owner, APIKey)`` for a valid ``X-API-Key`` value; raise ``APIKeyInvalid``.
+
+    Failures are counted per client IP (the ``api_key`` rate): guessing keys, or hammering
+    with a revoked one, turns into 429s. Only on the failure path, so valid requests pay
+    nothing for it.
+    """
+    try:
+        return _check_api_key(request, raw)
+    except APIKeyInvalid:
+        throttling.hit("api_key", "ip_failures", get_adapter().get_client_ip(request))
+        raise
+
+
+def _check_api_key(request: HttpRequest, raw: str) -> tuple[Any, APIKey]:
+    parsed = parse_api_key(raw)
+    if parsed is None:
+        raise APIKeyInvalid()
+    public_id, secret = parsed
+    key = fetch_api_key(public_id)
+    if key is None:
+        raise APIKeyInvalid()
+    now = clock.now()
+    hashes = [key.secret_hash]
+    if key.previous_secret_expires_at is not None and key.previous_secret_expires_at > now:
+        hashes.append(key.previous_secret_hash)
+    # The secret is checked before the key's state so that, for anyone who does not
+    # hold the key, a revoked key and an unknown one are indistinguishable.
+    if not api_key_secret_matches(public_id, secret, hashes):
+        raise APIKeyInvalid()
+    if key.revoked_at is not None or key.is_expired(now):
+        raise APIKeyInvalid()
+    user = key.user
+    if not may_authenticate(user):
+        raise APIKeyInvalid()
+    # Counted only after the secret was verified: the public id is visible in lists and
+    # logs, and garbage sent with it must not use up the real client's budget.
+    throttling.hit("api_key", "key", public_id, _key_rate(key))
+    _touch(request, key, now)
+    return user, key
+
+
+def _key_rate(key: APIKey) -> throttling.Rate | None:
+    if key.throttle_rate:
+        try:
+            return throttling.Rate.parse(key.throttle_rate)
+        except ValueError:
+            logger.error("API key %s has a bad throttle_rate; using the default",
+                         key.public_id)
+    return throttling.rate_for("api_key")
+
+
+def _touch(request: HttpRequest, key: APIKey, now: datetime) -> None:
+    """Record the use, at most once per interval and per key.
+
+    Skipped without a query while the loaded row is fresh. The UPDATE's own WHERE makes
+    concurrent requests write once between them, not once each (no row contention).
+    """
+    cutoff = now - timedelta(seconds=int(auth_settings.API_KEY_LAST_USED_INTERVAL))
+    if key.last_used_at is not None and key.last_used_at > cutoff:
+        return
+    ip = get_adapter().get_client_ip(request)
+    APIKey.objects.filter(
+        Q(last_used_at__isnull=True) | Q(last_used_at__lte=cutoff), pk=key.pk
+    ).update(last_used_at=now, last_used_ip=ip)
+    key.last_used_at, key.last_used_ip = now, ip
+
+
+# --- DRF ----------------------------------------------------------------------------------
+
+
+class JWTAuthentication(BaseAuthentication):
+    """``Authorization: Bearer <access token>``, checked against its session every time
+    (``authenticate_access_token``)."""
 
     www_authenticate_realm = "api"
 
     def authenticate(self, request: Request) -> tuple[Any, AccessToken] | None:
-        header = request.META.get("HTTP_AUTHORIZATION")
-        if header is None:
+        token = bearer_token(request.META.get("HTTP_AUTHORIZATION"))
+        if token is None:
             return None
-        scheme, _, token = header.partition(" ")
-        if scheme.lower() != "bearer":
-            return None
-        token = token.strip()
-        if not token or " " in token:
-            raise TokenInvalid("Invalid Authorization header.")
-        try:
-            claims = decode_access_token(token)
-        except InvalidAccessToken as exc:
-            raise TokenInvalid() from exc
-        session = (
-            RefreshSession.objects.live().select_related("user").filter(pk=claims["sid"]).first()
-        )
-        if session is None or str(session.user_id) != claims["sub"]:
-            raise TokenInvalid()
-        user = session.user
-        if not may_authenticate(user):
-            raise TokenInvalid()
-        return user, AccessToken(claims=claims, session=session)
+        return authenticate_access_token(token)
 
     def authenticate_header(self, request: Request) -> str:
         return f'Bearer realm="{self.www_authenticate_realm}"'
@@ -87,7 +183,7 @@ class JWTAuthentication(BaseAuthentication):
 
 class APIKeyAuthentication(BaseAuthentication):
     """``X-API-Key: ak_...``: ``request.user`` is the key's owner, ``request.auth`` the
-    ``APIKey``.
+    ``APIKey`` (``authenticate_api_key``).
 
     The hot path is one SELECT (the key joined with its owner) plus, at most once per
     ``API_KEY_LAST_USED_INTERVAL`` per key, one conditional UPDATE of ``last_used_at``.
@@ -103,70 +199,10 @@ class APIKeyAuthentication(BaseAuthentication):
         raw = request.META.get(self.header)
         if raw is None:
             return None
-        try:
-            return self._check(request, raw)
-        except APIKeyInvalid:
-            # Failures are counted per client IP (the `api_key` rate): guessing keys, or
-            # hammering with a revoked one, turns into 429s. Only on this failure path, so
-            # valid requests pay nothing for it.
-            throttling.hit("api_key", "ip_failures", get_adapter().get_client_ip(request))
-            raise
-
-    def _check(self, request: Request, raw: str) -> tuple[Any, APIKey]:
-        parsed = parse_api_key(raw)
-        if parsed is None:
-            raise APIKeyInvalid()
-        public_id, secret = parsed
-        key = fetch_api_key(public_id)
-        if key is None:
-            raise APIKeyInvalid()
-        now = clock.now()
-        hashes = [key.secret_hash]
-        if key.previous_secret_expires_at is not None and key.previous_secret_expires_at > now:
-            hashes.append(key.previous_secret_hash)
-        # The secret is checked before the key's state so that, for anyone who does not
-        # hold the key, a revoked key and an unknown one are indistinguishable.
-        if not api_key_secret_matches(public_id, secret, hashes):
-            raise APIKeyInvalid()
-        if key.revoked_at is not None or key.is_expired(now):
-            raise APIKeyInvalid()
-        user = key.user
-        if not may_authenticate(user):
-            raise APIKeyInvalid()
-        # Counted only after the secret was verified: the public id is visible in lists and
-        # logs, and garbage sent with it must not use up the real client's budget.
-        throttling.hit("api_key", "key", public_id, self._rate(key))
-        self._touch(request, key, now)
-        return user, key
+        return authenticate_api_key(request, raw)
 
     def authenticate_header(self, request: Request) -> str:
         return f'APIKey realm="{self.www_authenticate_realm}"'
-
-    @staticmethod
-    def _rate(key: APIKey) -> throttling.Rate | None:
-        if key.throttle_rate:
-            try:
-                return throttling.Rate.parse(key.throttle_rate)
-            except ValueError:
-                logger.error("API key %s has a bad throttle_rate; using the default",
-                             key.public_id)
-        return throttling.rate_for("api_key")
-
-    @staticmethod
-    def _touch(request: Request, key: APIKey, now: datetime) -> None:
-        """Record the use, at most once per interval and per key.
-
-        Skipped without a query while the loaded row is fresh. The UPDATE's own WHERE makes
-        concurrent requests write once between them, not once each (no row contention).
-        """
-        cutoff = now - timedelta(seconds=int(auth_settings.API_KEY_LAST_USED_INTERVAL))
-        if key.last_used_at is not None and key.last_used_at > cutoff:
-            return
-        ip = get_adapter().get_client_ip(request)
-        APIKey.objects.filter(
-            Q(last_used_at__isnull=True) | Q(last_used_at__lte=cutoff), pk=key.pk
-        ).update(last_used_at=now, last_used_ip=ip)
-        key.last_used_at, key.last_used_ip = now, ip
 
 
 class _CompiledKeyLookup:

@@ -560,12 +560,12 @@ def test_last_used_update_is_conditional_so_a_stale_copy_writes_nothing(
     now = timezone.now()
     APIKey.objects.filter(pk=key.pk).update(last_used_at=now)
     # A request that loaded the row just before another one wrote it must not write again.
-    from ainative_auth.authentication import APIKeyAuthentication
+    from ainative_auth import authentication
 
     stale = APIKey.objects.get(pk=key.pk)
     stale.last_used_at = now - timedelta(hours=1)
     request = APIRequestFactory().get("/", REMOTE_ADDR="198.51.100.1")
-    APIKeyAuthentication._touch(request, stale, now + timedelta(seconds=1))
+    authentication._touch(request, stale, now + timedelta(seconds=1))
     key.refresh_from_db()
     assert key.last_used_at == now and key.last_used_ip is None
 
