@@ -8,5 +8,6 @@ class AINativeAuthConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        # checks registers the system checks; receivers mails a link when a user registers.
+        # Imported here, once the app registry is ready (both touch models): checks
+        # registers the system checks, receivers connects the signal receivers.
         from . import checks, receivers  # noqa: F401

@@ -8,12 +8,11 @@ from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
 
 from .conf import DEFAULTS
+from .throttling import Rate
 
 
 @register(Tags.security)
 def check_settings(app_configs: Any = None, **kwargs: Any) -> list:
-    from .throttling import Rate
-
     problems: list = []
     configured = getattr(settings, "AINATIVE_AUTH", {}) or {}
     if not isinstance(configured, dict):

@@ -8,6 +8,7 @@ from typing import Any
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 
+from .adapter import get_adapter
 from .authentication import AccessToken
 from .exceptions import Forbidden, InsufficientScope
 from .models import APIKey
@@ -34,8 +35,6 @@ class HasVerifiedEmail(BasePermission):
     """
 
     def has_permission(self, request: Request, view: Any) -> bool:
-        from .adapter import get_adapter
-
         if not (request.user and request.user.is_authenticated):
             return False
         if not get_adapter().is_email_verified(request.user):

@@ -44,8 +44,8 @@ def sync_account_email(
     sender: Any, instance: Any, created: bool = False, update_fields: Any = None, **kwargs: Any
 ) -> None:
     """Keep ``AccountEmail`` (the case-insensitive uniqueness guard) on the user's current
-    address: claim it for a user created elsewhere (the admin, ``createsuperuser``), and
-    move it when the address is changed elsewhere.
+    address: claim it for a user created elsewhere (the admin, ``createsuperuser``) or
+    given its first address there, and move it when the address is changed elsewhere.
 
     Saves that name their fields without the email (``last_login`` on every login) cost
     nothing. Users created by ``users.create_account`` are skipped: it writes their record
@@ -72,11 +72,11 @@ def sync_account_email(
         return
     try:
         with transaction.atomic():
-            if created:
+            moved = AccountEmail.objects.filter(user_id=instance.pk).exclude(email=email).update(
+                email=email
+            )
+            if not moved and not AccountEmail.objects.filter(user_id=instance.pk).exists():
+                # Created elsewhere, or given its first address after being created.
                 AccountEmail.objects.create(user_id=instance.pk, email=email)
-            else:
-                AccountEmail.objects.filter(user_id=instance.pk).exclude(email=email).update(
-                    email=email
-                )
     except IntegrityError:
         logger.warning("user %s has an address another account registered", instance.pk)
