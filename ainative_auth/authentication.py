@@ -11,9 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import connections, router
 from django.db.models import Q
-from django.db.models.query import get_related_populators
 from django.http import HttpRequest
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.request import Request
@@ -23,6 +21,7 @@ from .adapter import get_adapter
 from .conf import auth_settings
 from .exceptions import APIKeyInvalid, TokenInvalid
 from .keys import api_key_secret_matches, parse_api_key
+from .lookups import fetch_api_key, fetch_session
 from .models import APIKey, RefreshSession
 from .tokens import InvalidAccessToken, decode_access_token
 from .users import may_authenticate
@@ -83,10 +82,10 @@ def authenticate_access_token(token: str) -> tuple[Any, AccessToken]:
         claims = decode_access_token(token)
     except InvalidAccessToken as exc:
         raise TokenInvalid() from exc
-    session = (
-        RefreshSession.objects.live().select_related("user").filter(pk=claims["sid"]).first()
-    )
-    if session is None or str(session.user_id) != claims["sub"]:
+    # By primary key through the compiled lookup (one query, no queryset to build), then
+    # judged by ``is_live``: the same rule as ``RefreshSession.objects.live()``.
+    session = fetch_session(claims["sid"])
+    if session is None or not session.is_live(clock.now()) or str(session.user_id) != claims["sub"]:
         raise TokenInvalid()
     user = session.user
     if not may_authenticate(user):
@@ -203,66 +202,6 @@ class APIKeyAuthentication(BaseAuthentication):
 
     def authenticate_header(self, request: Request) -> str:
         return f'APIKey realm="{self.www_authenticate_realm}"'
-
-
-class _CompiledKeyLookup:
-    """``APIKey.objects.select_related("user").filter(public_id=...).order_by()[:1]``,
-    compiled once per database connection instead of on every request.
-
-    Building and compiling that queryset is most of an ORM lookup's cost (measured by
-    ``make bench``: ~570 us on SQLite for the queryset against ~55 us for its SQL). This
-    keeps the compiler's SQL, row converters and ``select_related`` populators, and per
-    request runs only the SELECT and ``Model.from_db``: the same single query (counted by
-    the debug cursor like any other), the same objects, and nothing cached about the key
-    itself, so revocation still takes effect on the very next request.
-    """
-
-    def __init__(self, alias: str) -> None:
-        queryset = (
-            APIKey.objects.using(alias).select_related("user").filter(public_id="").order_by()
-        )[:1]
-        compiler = queryset.query.get_compiler(using=alias)
-        self.sql, params = compiler.as_sql()
-        if list(params) != [""]:  # pragma: no cover - a Django internals change
-            raise RuntimeError("unexpected parameters in the compiled API-key lookup")
-        select, klass_info = compiler.select, compiler.klass_info
-        self.converters = compiler.get_converters([column[0] for column in select])
-        fields = klass_info["select_fields"]
-        self.start, self.end = fields[0], fields[-1] + 1
-        self.attnames = [column[0].target.attname for column in select[self.start:self.end]]
-        # Django 6.1 threads the queryset's fetch mode through from_db and the populators.
-        fetch_mode = getattr(queryset, "_fetch_mode", None)
-        extra = (fetch_mode,) if fetch_mode is not None else ()
-        self.populators = get_related_populators(klass_info, select, alias, *extra)
-        self.from_db_kwargs = {"fetch_mode": fetch_mode} if fetch_mode is not None else {}
-        self.compiler, self.alias = compiler, alias
-
-    def fetch(self, public_id: str) -> APIKey | None:
-        with connections[self.alias].cursor() as cursor:
-            cursor.execute(self.sql, [public_id])
-            row = cursor.fetchone()
-        if row is None:
-            return None
-        if self.converters:
-            row = next(iter(self.compiler.apply_converters([row], self.converters)))
-        key = APIKey.from_db(
-            self.alias, self.attnames, row[self.start:self.end], **self.from_db_kwargs
-        )
-        for populator in self.populators:
-            populator.populate(row, key)
-        return key
-
-
-def fetch_api_key(public_id: str) -> APIKey | None:
-    """The key with ``public_id`` and its owner, in one query (see ``_CompiledKeyLookup``)."""
-    alias = router.db_for_read(APIKey)
-    # Connection wrappers are per thread, like the compiler they would share.
-    connection = connections[alias]
-    lookup = getattr(connection, "_ainative_api_key_lookup", None)
-    if lookup is None:
-        lookup = _CompiledKeyLookup(alias)
-        connection._ainative_api_key_lookup = lookup  # type: ignore[attr-defined]
-    return lookup.fetch(public_id)
 
 
 def default_authentication_classes() -> list[type[BaseAuthentication]]:

@@ -27,7 +27,9 @@ _REFRESH_RE = re.compile(r"^([0-9a-f]{32})\.([0-9]{1,9})\.([A-Za-z0-9_-]{43})$")
 REFRESH_TOKEN_MAX_LENGTH = 96
 
 
+@functools.lru_cache(maxsize=8)
 def _derived_key(secret_key: str) -> str:
+    # Cached: a pure function of the key, computed on every token issued or verified.
     return hmac.new(
         secret_key.encode(), b"ainative_auth.signing-key.v1", hashlib.sha256
     ).hexdigest()

@@ -6,10 +6,12 @@ written and required, and every claim we rely on is type-checked before use.
 
 from __future__ import annotations
 
+import base64
+import functools
+import json
 import uuid
 from typing import Any
 
-import jwt
 from rest_framework_simplejwt.backends import TokenBackend
 from rest_framework_simplejwt.exceptions import TokenBackendError, TokenBackendExpiredToken
 
@@ -33,13 +35,40 @@ def _backend(key: str | None = None) -> TokenBackend:
     algorithm = auth_settings.JWT_ALGORITHM
     if algorithm not in _HMAC_ALGORITHMS:
         raise ValueError("AINATIVE_AUTH['JWT_ALGORITHM'] must be HS256, HS384 or HS512")
-    return TokenBackend(
-        algorithm,
-        signing_key=key or signing_key(),
-        audience=auth_settings.JWT_AUDIENCE,
-        issuer=auth_settings.JWT_ISSUER,
-        leeway=auth_settings.JWT_LEEWAY,
+    return _cached_backend(
+        algorithm, key or signing_key(), auth_settings.JWT_AUDIENCE, auth_settings.JWT_ISSUER,
+        auth_settings.JWT_LEEWAY,
     )
+
+
+@functools.lru_cache(maxsize=32)
+def _cached_backend(
+    algorithm: str, key: str, audience: str, issuer: str, leeway: int
+) -> TokenBackend:
+    """One ``TokenBackend`` per distinct configuration, made once (it is immutable; the
+    settings are still read on every call, so a changed setting takes effect at once)."""
+    return TokenBackend(algorithm, signing_key=key, audience=audience, issuer=issuer,
+                        leeway=leeway)
+
+
+def _header_fields(token: str) -> set[str]:
+    """The names in the token's JOSE header, read without PyJWT's full parse.
+
+    PyJWT parses and strictly validates the header again when it verifies the token, so
+    this only adds a refusal (it never lets through what PyJWT would reject); doing it
+    with PyJWT's ``get_unverified_header`` cost a second full parse of all three segments
+    per request.
+    """
+    head, dot, _ = token.partition(".")
+    if not dot or len(head) > 512:
+        raise InvalidAccessToken("malformed")
+    try:
+        header = json.loads(base64.urlsafe_b64decode(head + "=" * (-len(head) % 4)))
+    except (ValueError, TypeError) as exc:
+        raise InvalidAccessToken("malformed") from exc
+    if not isinstance(header, dict):
+        raise InvalidAccessToken("malformed")
+    return set(header)
 
 
 def encode_access_token(
@@ -63,29 +92,49 @@ def encode_access_token(
     return _backend().encode(payload), lifetime
 
 
-def _decode_with_any_key(token: str) -> dict[str, Any]:
-    """Verify with the current key, then with each retired one (key rotation without a
-    ``kid``: there are at most a few keys, tried in order, current first)."""
-    keys = verification_keys()
-    for index, key in enumerate(keys):
-        try:
-            return _backend(key).decode(token)  # type: ignore[arg-type]  # str is accepted
-        except TokenBackendExpiredToken:
-            raise  # the signature was right: expiry is the real answer
-        except TokenBackendError:
-            if index == len(keys) - 1:
-                raise
-    raise InvalidAccessToken("no key")  # pragma: no cover - keys is never empty
-
-
 def decode_access_token(token: str) -> dict[str, Any]:
-    """Verify ``token`` and return its claims, or raise ``InvalidAccessToken``."""
+    """Verify ``token`` and return its claims, or raise ``InvalidAccessToken``.
+
+    What cannot change with time (header, signature, issuer, audience, claim types) is
+    judged once per token string and configuration (``_verified_claims``, cached); what
+    can (expiry, ``nbf``, ``iat`` in the future) is judged on every call, against the app's
+    clock. Revocation is not a property of the token: the caller checks the session row on
+    every request.
+    """
     if not isinstance(token, str) or not token or len(token) > ACCESS_TOKEN_MAX_LENGTH:
         raise InvalidAccessToken("malformed")
+    algorithm = auth_settings.JWT_ALGORITHM
+    if algorithm not in _HMAC_ALGORITHMS:
+        raise ValueError("AINATIVE_AUTH['JWT_ALGORITHM'] must be HS256, HS384 or HS512")
+    leeway = int(auth_settings.JWT_LEEWAY)
+    claims = _verified_claims(
+        token, tuple(verification_keys()), algorithm, auth_settings.JWT_AUDIENCE,
+        auth_settings.JWT_ISSUER, leeway,
+    )
+    now = clock.time()
+    if claims["exp"] <= now - leeway:
+        raise InvalidAccessToken("expired")
+    if claims["iat"] > now + leeway:
+        raise InvalidAccessToken("issued in the future")
+    nbf = claims.get("nbf")
+    if nbf is not None and nbf > now + leeway:
+        raise InvalidAccessToken("not yet valid")
+    return dict(claims)
+
+
+# Verified tokens, by their exact string and the configuration that verified them: a hit
+# skips PyJWT's parse and HMAC (most of a decode's cost) for a token already seen in this
+# process. Only tokens that verified are kept (exceptions are not cached), the key set is
+# part of the cache key (dropping a key from the fallbacks stops its tokens at once), and
+# expiry is still checked on every call. Bounded: at most 2048 entries of ~1 KB each.
+@functools.lru_cache(maxsize=2048)
+def _verified_claims(
+    token: str, keys: tuple[str, ...], algorithm: str, audience: str, issuer: str, leeway: int
+) -> dict[str, Any]:
     try:
-        if not set(jwt.get_unverified_header(token)) <= _HEADER_FIELDS:
+        if not _header_fields(token) <= _HEADER_FIELDS:
             raise InvalidAccessToken("unexpected header field")
-        claims = _decode_with_any_key(token)
+        claims = _decode_with_any_key(token, keys, algorithm, audience, issuer, leeway)
     except InvalidAccessToken:
         raise
     except TokenBackendError as exc:
@@ -97,8 +146,8 @@ def decode_access_token(token: str) -> dict[str, Any]:
     for name in ("exp", "iat"):
         if type(claims.get(name)) is not int:
             raise InvalidAccessToken(f"missing {name}")
-    if claims["iat"] > clock.time() + int(auth_settings.JWT_LEEWAY):
-        raise InvalidAccessToken("issued in the future")
+    if "nbf" in claims and type(claims["nbf"]) is not int:
+        raise InvalidAccessToken("bad nbf")
     for name in ("sub", "sid", "jti"):
         value = claims.get(name)
         if not isinstance(value, str) or not value or len(value) > 64:
@@ -108,3 +157,20 @@ def decode_access_token(token: str) -> dict[str, Any]:
     except ValueError as exc:
         raise InvalidAccessToken("bad sid") from exc
     return claims
+
+
+def _decode_with_any_key(
+    token: str, keys: tuple[str, ...], algorithm: str, audience: str, issuer: str, leeway: int
+) -> dict[str, Any]:
+    """Verify with the current key, then with each retired one (key rotation without a
+    ``kid``: there are at most a few keys, tried in order, current first)."""
+    for index, key in enumerate(keys):
+        backend = _cached_backend(algorithm, key, audience, issuer, leeway)
+        try:
+            return backend.decode(token)  # type: ignore[arg-type]  # str is accepted
+        except TokenBackendExpiredToken:
+            raise  # the signature was right: expiry is the real answer
+        except TokenBackendError:
+            if index == len(keys) - 1:
+                raise
+    raise InvalidAccessToken("no key")  # pragma: no cover - keys is never empty

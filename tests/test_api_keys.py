@@ -712,7 +712,7 @@ def test_the_compiled_key_lookup_returns_what_the_orm_returns(
 ):
     from django.contrib.auth import get_user_model
 
-    from ainative_auth.authentication import fetch_api_key
+    from ainative_auth.lookups import fetch_api_key
     from ainative_auth.models import APIKey
 
     key, _ = make_api_key(scopes=["credits:read", "keys:write"])
