@@ -44,8 +44,10 @@ class CompiledLookup:
         )
         if only:
             # The related model's columns all stay (``request.user`` is a whole user).
-            related_fields = [f"{related}__{f.name}" for f in
-                              model._meta.get_field(related).related_model._meta.concrete_fields]
+            related_model = cast(type[models.Model],
+                                 model._meta.get_field(related).related_model)
+            related_fields = [f"{related}__{f.name}"
+                              for f in related_model._meta.concrete_fields]
             queryset = queryset.only(*only, *related_fields)
         queryset = queryset[:1]
         compiler = queryset.query.get_compiler(using=alias)
