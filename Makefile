@@ -8,7 +8,7 @@ VENV6 := .venv-django6
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: run test test-main test-custom-user test-django6 bench lint clean
+.PHONY: run dev test test-main test-custom-user test-django6 bench lint clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,9 +20,17 @@ $(VENV6)/.installed: pyproject.toml
 	$(VENV6)/bin/pip install -q -e '.[dev]' 'django>=6.0,<7'
 	touch $@
 
+# The example project behind gunicorn (example_project/gunicorn.conf.py), static files by
+# WhiteNoise: what a deployment runs, on SQLite with nothing to set up.
 run: $(VENV)/.installed
 	$(VENV)/bin/python manage.py migrate --noinput
-	$(VENV)/bin/python manage.py runserver --insecure 127.0.0.1:$(PORT)
+	$(VENV)/bin/python manage.py collectstatic --noinput --verbosity 0
+	PORT=$(PORT) $(VENV)/bin/gunicorn -c example_project/gunicorn.conf.py example_project.wsgi:application
+
+# Django's development server with autoreload (DEBUG on), for working on the code.
+dev: $(VENV)/.installed
+	$(VENV)/bin/python manage.py migrate --noinput
+	DEBUG=1 $(VENV)/bin/python manage.py runserver 127.0.0.1:$(PORT)
 
 test: test-main test-custom-user
 	@if [ -n "$(PYTHON312)" ]; then $(MAKE) --no-print-directory test-django6; \

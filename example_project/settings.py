@@ -82,6 +82,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Static files (the admin's, the pages' stylesheet) straight from the WSGI app.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "example_project.middleware.JSONErrorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -160,6 +162,8 @@ USE_I18N = True
 USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
+# WhiteNoise serves what `make run` collected here; `make dev` (DEBUG on) has runserver
+# serve them from the apps instead.
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Console by default, so a new user sees verification and reset links in the server output.
