@@ -1,7 +1,8 @@
 """Django admin for API keys and sessions.
 
-API keys: created here, the full key is shown once in a message and never again; lists
-and forms show the ``ak_<public id>`` prefix, never the hash. A bulk action revokes.
+API keys: created here, the full key and its signing secret are shown once in a message
+and never again; lists and forms show the ``ak_<public id>`` prefix, never the hash. A bulk
+action revokes.
 Sessions: read-only, with a bulk revoke action.
 """
 
@@ -16,7 +17,7 @@ from django.http import HttpRequest
 
 from . import clock
 from .conf import auth_settings
-from .keys import InvalidScopes, clean_scopes
+from .keys import InvalidPublicKey, InvalidScopes, clean_public_key, clean_scopes
 from .models import APIKey, APIKeyQuerySet, RefreshSession
 from .services import api_keys, sessions
 from .throttling import Rate
@@ -50,7 +51,18 @@ class BaseAPIKeyForm(forms.ModelForm):
 
     class Meta:
         model = APIKey
-        fields = ["name", "scopes", "expires_at", "throttle_rate"]
+        fields = ["name", "scopes", "expires_at", "throttle_rate", "require_signature",
+                  "public_key"]
+        widgets = {"public_key": forms.Textarea(attrs={"rows": 4, "cols": 70})}
+
+    def clean_public_key(self) -> str:
+        text = (self.cleaned_data.get("public_key") or "").strip()
+        if not text:
+            return ""
+        try:
+            return clean_public_key(text)
+        except InvalidPublicKey as exc:
+            raise forms.ValidationError(str(exc), code="invalid_public_key") from exc
 
     def clean_throttle_rate(self) -> str | None:
         rate = (self.cleaned_data.get("throttle_rate") or "").strip()
@@ -73,7 +85,8 @@ class APIKeyAddForm(BaseAPIKeyForm):
     """The secret is generated on save (``services.api_keys.create_key``)."""
 
     class Meta(BaseAPIKeyForm.Meta):
-        fields = ["user", "name", "scopes", "expires_at", "throttle_rate"]
+        fields = ["user", "name", "scopes", "expires_at", "throttle_rate",
+                  "require_signature", "public_key"]
         help_texts = {"scopes": "Comma-separated; empty gives API_KEY_DEFAULT_SCOPES."}
 
     def clean_expires_at(self) -> Any:
@@ -118,9 +131,9 @@ class APIKeyAdmin(admin.ModelAdmin):
     form = APIKeyChangeForm
     add_form = APIKeyAddForm
     list_display = ["prefix", "owner", "name", "scope_list", "created_at", "last_used_at",
-                    "expires_at", "state_label"]
+                    "expires_at", "require_signature", "state_label"]
     list_select_related = ["user"]
-    list_filter = [APIKeyStateFilter, "created_at"]
+    list_filter = [APIKeyStateFilter, "require_signature", "created_at"]
     raw_id_fields = ["user"]
     actions = ["revoke_selected"]
     # The hashes are never shown, not even read-only.
@@ -168,8 +181,8 @@ class APIKeyAdmin(admin.ModelAdmin):
         if obj is None:
             return list(APIKeyAddForm.Meta.fields)
         return ["prefix", "user", "name", "scopes", "state_label", "expires_at",
-                "throttle_rate", "created_at", "last_used_at", "last_used_ip", "rotated_at",
-                "revoked_at"]
+                "throttle_rate", "require_signature", "public_key", "created_at",
+                "last_used_at", "last_used_ip", "rotated_at", "revoked_at"]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         return [] if obj is None else list(self.readonly_fields)
@@ -178,19 +191,22 @@ class APIKeyAdmin(admin.ModelAdmin):
         if change:
             super().save_model(request, obj, form, change)
             return
-        _, plaintext = api_keys.create_key(
+        issued = api_keys.create_key(
             form.cleaned_data["user"],
             name=obj.name,
             scopes=form.cleaned_data.get("scopes"),
             expires_at=obj.expires_at,
             throttle_rate=obj.throttle_rate,
+            require_signature=obj.require_signature,
+            public_key=obj.public_key or None,
             instance=obj,
         )
-        # Shown once: the message is consumed by the next page and the key is not stored.
+        # Shown once: the message is consumed by the next page and neither is stored.
         messages.warning(
             request,
-            f"The API key “{obj.name}” was created. Copy it now, it will not be shown "
-            f"again: {plaintext}",
+            f"The API key “{obj.name}” was created. Copy it and its signing secret now, "
+            f"they will not be shown again: {issued.plaintext} — signing secret: "
+            f"{issued.signing_secret}",
         )
 
     # --- actions ------------------------------------------------------------------

@@ -16,17 +16,19 @@ from django.http import HttpRequest
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.request import Request
 
-from . import clock, throttling
+from . import clock, signatures, throttling
 from .adapter import get_adapter
 from .conf import auth_settings
-from .exceptions import APIKeyInvalid, TokenInvalid
-from .keys import api_key_secret_matches, parse_api_key
+from .exceptions import APIKeyInvalid, SignatureInvalid, SignatureRequired, TokenInvalid
+from .keys import matching_api_key_hash, parse_api_key
 from .lookups import fetch_api_key, fetch_session
 from .models import APIKey, RefreshSession
 from .tokens import InvalidAccessToken, decode_access_token
 from .users import may_authenticate
 
 logger = logging.getLogger("ainative_auth")
+
+API_KEY_HEADER = "HTTP_X_API_KEY"  # X-API-Key
 
 
 @dataclass(frozen=True)
@@ -93,12 +95,22 @@ def authenticate_access_token(token: str) -> tuple[Any, AccessToken]:
     return user, AccessToken(claims=claims, session=session)
 
 
-def authenticate_api_key(request: HttpRequest, raw: str) -> tuple[Any, APIKey]:
-    """``(owner, APIKey)`` for a valid ``X-API-Key`` value; raise ``APIKeyInvalid``.
+def presents_api_key(request: HttpRequest) -> bool:
+    """Whether ``request`` offers an API-key credential: ``X-API-Key``, or an RFC 9421
+    signature (``Signature-Input``/``Signature``), which needs no ``X-API-Key``."""
+    meta = request.META
+    return API_KEY_HEADER in meta or signatures.is_v2(meta)
 
-    Failures are counted per client IP (the ``api_key`` rate): guessing keys, or hammering
-    with a revoked one, turns into 429s. Only on the failure path, so valid requests pay
-    nothing for it.
+
+def authenticate_api_key(request: HttpRequest, raw: str | None) -> tuple[Any, APIKey]:
+    """``(owner, APIKey)`` for a valid ``X-API-Key`` value (``raw``; None when the request
+    carries only an RFC 9421 signature); raise ``APIKeyInvalid`` (or its subclasses
+    ``SignatureInvalid``/``SignatureRequired``).
+
+    Signed requests are judged from ``request`` itself (its headers, URL and body), a
+    plain ``HttpRequest`` or a DRF ``Request``. Failures are counted per client IP (the
+    ``api_key`` rate): guessing keys, or hammering with a revoked one, turns into 429s.
+    Only on the failure path, so valid requests pay nothing for it.
     """
     try:
         return _check_api_key(request, raw)
@@ -107,7 +119,10 @@ def authenticate_api_key(request: HttpRequest, raw: str) -> tuple[Any, APIKey]:
         raise
 
 
-def _check_api_key(request: HttpRequest, raw: str) -> tuple[Any, APIKey]:
+def _check_api_key(request: HttpRequest, raw: str | None) -> tuple[Any, APIKey]:
+    meta = request.META
+    if signatures.is_v2(meta):
+        return _check_signed_request(request, raw)
     parsed = parse_api_key(raw)
     if parsed is None:
         raise APIKeyInvalid()
@@ -116,21 +131,70 @@ def _check_api_key(request: HttpRequest, raw: str) -> tuple[Any, APIKey]:
     if key is None:
         raise APIKeyInvalid()
     now = clock.now()
+    # The secret is checked before the key's state so that, for anyone who does not
+    # hold the key, a revoked key and an unknown one are indistinguishable.
+    matched = matching_api_key_hash(public_id, secret, _live_hashes(key, now))
+    if matched is None:
+        raise APIKeyInvalid()
+    user = _check_state(key, now)
+    # Signatures only after the key itself was proven: until then every failure above
+    # looks like an unknown key. Unsigned, this is one dict lookup and one attribute.
+    if signatures.V1_SIGNATURE_HEADER in meta:
+        signatures.verify_v1(request, str(raw), key, matched)
+    elif key.require_signature:
+        raise SignatureRequired()
+    return _accept(request, key, user, now)
+
+
+def _check_signed_request(request: HttpRequest, raw: str | None) -> tuple[Any, APIKey]:
+    """An RFC 9421 request: the signature is the credential; an ``X-API-Key`` beside it
+    must be a valid key and name the same key."""
+    if signatures.V1_SIGNATURE_HEADER in request.META:
+        raise SignatureInvalid("Send one signature: X-Signature or Signature-Input, not both.")
+    # Everything that does not depend on the key, before the lookup.
+    signed = signatures.read_v2(request)
+    presented = None
+    if raw is not None:
+        presented = parse_api_key(raw)
+        if presented is None:
+            raise APIKeyInvalid()
+        if presented[0] != signed.public_id:
+            raise SignatureInvalid("X-API-Key and the signature's keyid name different keys.")
+    key = fetch_api_key(signed.public_id)
+    if key is None:
+        # The same answer as a wrong signature from a real key.
+        raise SignatureInvalid(signatures.DOES_NOT_VERIFY)
+    now = clock.now()
+    hashes = _live_hashes(key, now)
+    signatures.verify_v2(signed, key, hashes)
+    if presented is not None and matching_api_key_hash(*presented, hashes) is None:
+        raise APIKeyInvalid()
+    user = _check_state(key, now)
+    return _accept(request, key, user, now)
+
+
+def _live_hashes(key: APIKey, now: datetime) -> list[str]:
+    """The key's current secret hash, then the previous one while the overlap lasts."""
     hashes = [key.secret_hash]
     if key.previous_secret_expires_at is not None and key.previous_secret_expires_at > now:
         hashes.append(key.previous_secret_hash)
-    # The secret is checked before the key's state so that, for anyone who does not
-    # hold the key, a revoked key and an unknown one are indistinguishable.
-    if not api_key_secret_matches(public_id, secret, hashes):
-        raise APIKeyInvalid()
+    return hashes
+
+
+def _check_state(key: APIKey, now: datetime) -> Any:
+    """The key's owner, if the key is live and the owner may authenticate."""
     if key.revoked_at is not None or key.is_expired(now):
         raise APIKeyInvalid()
     user = key.user
     if not may_authenticate(user):
         raise APIKeyInvalid()
-    # Counted only after the secret was verified: the public id is visible in lists and
-    # logs, and garbage sent with it must not use up the real client's budget.
-    throttling.hit("api_key", "key", public_id, _key_rate(key))
+    return user
+
+
+def _accept(request: HttpRequest, key: APIKey, user: Any, now: datetime) -> tuple[Any, APIKey]:
+    # Counted only after the credential was verified: the public id is visible in lists
+    # and logs, and garbage sent with it must not use up the real client's budget.
+    throttling.hit("api_key", "key", key.public_id, _key_rate(key))
     _touch(request, key, now)
     return user, key
 
@@ -181,8 +245,9 @@ class JWTAuthentication(BaseAuthentication):
 
 
 class APIKeyAuthentication(BaseAuthentication):
-    """``X-API-Key: ak_...``: ``request.user`` is the key's owner, ``request.auth`` the
-    ``APIKey`` (``authenticate_api_key``).
+    """``X-API-Key: ak_...``, optionally signed (v1 ``X-Signature``), or an RFC 9421
+    signature whose ``keyid`` names the key: ``request.user`` is the key's owner,
+    ``request.auth`` the ``APIKey`` (``authenticate_api_key``).
 
     The hot path is one SELECT (the key joined with its owner) plus, at most once per
     ``API_KEY_LAST_USED_INTERVAL`` per key, one conditional UPDATE of ``last_used_at``.
@@ -191,12 +256,12 @@ class APIKeyAuthentication(BaseAuthentication):
     ``HasScope`` permission, not here: a key authenticates a user, it is not a permission.
     """
 
-    header = "HTTP_X_API_KEY"
+    header = API_KEY_HEADER
     www_authenticate_realm = "api"
 
     def authenticate(self, request: Request) -> tuple[Any, APIKey] | None:
         raw = request.META.get(self.header)
-        if raw is None:
+        if raw is None and not signatures.is_v2(request.META):
             return None
         return authenticate_api_key(request, raw)
 

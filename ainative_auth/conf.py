@@ -82,6 +82,9 @@ DEFAULTS: dict[str, Any] = {
     "API_KEY_ROTATION_OVERLAP": 0,
     # Minimum seconds between two `last_used_at` writes of one key.
     "API_KEY_LAST_USED_INTERVAL": 60,
+    # Seconds a signed request's X-Timestamp (v1) or `created` (v2) may be away from the
+    # server's clock, either way; v2 nonces are remembered for twice as long.
+    "SIGNATURE_MAX_AGE": 300,
     # Allowed OAuth redirect URIs (exact match), per provider or for all: list or dict.
     "OAUTH_REDIRECT_URIS": [],
     # Seconds an OAuth `state` from the authorize endpoint stays valid.

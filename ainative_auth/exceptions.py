@@ -102,6 +102,22 @@ class APIKeyInvalid(Unauthorized):
     auth_header = 'APIKey realm="api"'
 
 
+class SignatureInvalid(APIKeyInvalid):
+    """A signed API-key request whose signature fails (malformed, stale, replayed, not
+    covering what it must, or simply wrong). A subclass of ``APIKeyInvalid``: counted with
+    the failed keys per client IP, and caught wherever a bad key is."""
+
+    error_code = "signature_invalid"
+    default_detail = "The request signature is invalid."
+
+
+class SignatureRequired(APIKeyInvalid):
+    """An unsigned request with a key that has ``require_signature`` set."""
+
+    error_code = "signature_required"
+    default_detail = "This API key only accepts signed requests."
+
+
 class Forbidden(APIError):
     status_code = status.HTTP_403_FORBIDDEN
     error_code = "permission_denied"

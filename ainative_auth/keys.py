@@ -19,6 +19,13 @@ import uuid
 import zlib
 from typing import Any
 
+from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from cryptography.hazmat.primitives.serialization import (
+    Encoding,
+    PublicFormat,
+    load_pem_public_key,
+)
 from django.conf import settings
 
 from .conf import auth_settings
@@ -211,18 +218,75 @@ def hash_api_key_secret(public_id: str, secret: str, secret_key: str | None = No
     return hmac.new(pepper, f"{public_id}:{secret}".encode(), hashlib.sha256).hexdigest()
 
 
-def api_key_secret_matches(public_id: str, secret: str, stored_hashes: list[str]) -> bool:
-    """Constant-time check of ``secret`` against the stored hashes (current, previous).
+def matching_api_key_hash(public_id: str, secret: str, stored_hashes: list[str]) -> str | None:
+    """The stored hash (current or previous) that ``secret`` matches, in constant time per
+    comparison; None when it matches none.
 
     Hashes made under a key in ``SECRET_KEY_FALLBACKS`` still match, so SECRET_KEY can be
-    rotated the Django way without revoking every API key at once.
+    rotated the Django way without revoking every API key at once. Which hash matched
+    tells the signature check which signing secret goes with the key presented.
     """
     for secret_key in _secret_keys():
         candidate = hash_api_key_secret(public_id, secret, secret_key)
         for stored in stored_hashes:
             if stored and hmac.compare_digest(candidate, stored):
-                return True
-    return False
+                return stored
+    return None
+
+
+def api_key_secret_matches(public_id: str, secret: str, stored_hashes: list[str]) -> bool:
+    """Whether ``secret`` matches one of the stored hashes (``matching_api_key_hash``)."""
+    return matching_api_key_hash(public_id, secret, stored_hashes) is not None
+
+
+# --- signing secrets ---------------------------------------------------------------------
+#
+# Every key has a signing secret for signed requests (``signatures.py``): the HMAC key of
+# the SDK's v1 scheme and of RFC 9421 ``hmac-sha256``. The server must be able to
+# recompute it, so it cannot be a hash like the key's own secret; it is derived instead,
+# never stored:
+#
+#     signing secret = "aks_" + base64url(HMAC-SHA256(K, "<public id>:<secret hash>"))
+#     K              = HMAC-SHA256(SECRET_KEY, "ainative_auth.signing-secret.v1")
+#
+# * The database alone cannot produce it (K is not in it), and the key alone cannot either
+#   (the secret hash is peppered with SECRET_KEY): a key leaked from a log is useless on a
+#   key that requires signatures.
+# * The secret hash changes when the key rotates, so the signing secret does too; during
+#   ``API_KEY_ROTATION_OVERLAP`` the previous hash is kept, and with it the previous
+#   signing secret, so the old (key, signing secret) pair keeps working as a pair.
+# * K is derived from SECRET_KEY, not from the JWT signing key: rotating SIGNING_KEY logs
+#   users out but leaves servers' keys and signing secrets alone. Secrets derived under a
+#   key in SECRET_KEY_FALLBACKS still verify; once that key is dropped they stop, exactly
+#   like the API keys hashed under it.
+
+SIGNING_SECRET_PREFIX = "aks_"
+
+
+@functools.lru_cache(maxsize=8)
+def _signing_secret_key(secret_key: str) -> bytes:
+    label = b"ainative_auth.signing-secret.v1"
+    return hmac.new(secret_key.encode(), label, hashlib.sha256).digest()
+
+
+def signing_secret_for(public_id: str, secret_hash: str, secret_key: str | None = None) -> str:
+    """The signing secret of the key whose stored secret hash is ``secret_hash``."""
+    mac = hmac.new(
+        _signing_secret_key(secret_key or settings.SECRET_KEY),
+        f"{public_id}:{secret_hash}".encode(),
+        hashlib.sha256,
+    ).digest()
+    return SIGNING_SECRET_PREFIX + _b64(mac)
+
+
+def signing_secret_candidates(public_id: str, secret_hashes: list[str]) -> list[str]:
+    """Every signing secret that may sign for these hashes: one per accepted SECRET_KEY
+    (current first, then the fallbacks) and per live hash (current, then previous)."""
+    return [
+        signing_secret_for(public_id, stored, secret_key)
+        for stored in secret_hashes if stored
+        for secret_key in _secret_keys()
+    ]
 
 
 # --- API-key scopes ----------------------------------------------------------------------
@@ -254,3 +318,41 @@ def clean_scopes(values: Any) -> list[str]:
         if value not in cleaned:
             cleaned.append(value)
     return cleaned
+
+
+# --- Ed25519 public keys (RFC 9421 ``ed25519`` signatures) ---------------------------------
+
+# A PEM Ed25519 SubjectPublicKeyInfo is 113 characters; room for CRLFs and whitespace.
+PUBLIC_KEY_MAX_LENGTH = 1024
+_PEM_PUBLIC_HEADER = "-----BEGIN PUBLIC KEY-----"
+
+
+class InvalidPublicKey(ValueError):
+    """Not a PEM SubjectPublicKeyInfo holding an Ed25519 public key."""
+
+
+def clean_public_key(value: Any) -> str:
+    """The canonical PEM (SubjectPublicKeyInfo, LF line ends) of an Ed25519 public key;
+    raise ``InvalidPublicKey`` for anything else (other key types, private keys,
+    certificates, garbage)."""
+    if not isinstance(value, str):
+        raise InvalidPublicKey("The public key must be a PEM string.")
+    if len(value) > PUBLIC_KEY_MAX_LENGTH:
+        raise InvalidPublicKey(
+            f"The public key must be at most {PUBLIC_KEY_MAX_LENGTH} characters."
+        )
+    text = value.strip()
+    if "PRIVATE KEY" in text:
+        # Refused loudly: the point of a public key is that the server never holds this.
+        raise InvalidPublicKey("This is a private key: send only the public key.")
+    if not text.startswith(_PEM_PUBLIC_HEADER):
+        raise InvalidPublicKey(
+            f"The public key must be PEM SubjectPublicKeyInfo ({_PEM_PUBLIC_HEADER} ...)."
+        )
+    try:
+        key = load_pem_public_key(text.encode("ascii"))
+    except (ValueError, TypeError, UnicodeEncodeError, UnsupportedAlgorithm) as exc:
+        raise InvalidPublicKey("The public key is not valid PEM.") from exc
+    if not isinstance(key, Ed25519PublicKey):
+        raise InvalidPublicKey("Only Ed25519 public keys are supported.")
+    return key.public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo).decode("ascii")

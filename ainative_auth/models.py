@@ -103,10 +103,11 @@ class APIKey(models.Model):
     """A long-lived credential for a server or an AI agent, acting as its owner.
 
     The plaintext (``ak_<public_id>_<secret><checksum>``, see ``keys.py``) is shown once
-    and never stored: only an HMAC of the secret is. ``public_id`` is what requests are
-    looked up by and what lists show. After a rotation the previous secret's hash is kept
-    until ``previous_secret_expires_at`` (the configured overlap), so deployments can
-    switch over without downtime.
+    and never stored: only an HMAC of the secret is. Its signing secret is derived from
+    that HMAC and a server key (``keys.signing_secret_for``), never stored either.
+    ``public_id`` is what requests are looked up by and what lists show. After a rotation
+    the previous secret's hash is kept until ``previous_secret_expires_at`` (the
+    configured overlap), so deployments can switch over without downtime.
     """
 
     public_id = models.CharField(max_length=16, unique=True, editable=False)
@@ -128,6 +129,20 @@ class APIKey(models.Model):
     last_used_ip = models.GenericIPAddressField(null=True, blank=True)
     # Overrides THROTTLE_RATES["api_key"] for this key, e.g. "6000/minute"; empty = default.
     throttle_rate = models.CharField(max_length=32, null=True, blank=True)
+    # Unsigned requests with this key are refused (401 signature_required).
+    require_signature = models.BooleanField(
+        default=False,
+        help_text="Refuse requests that are not signed (v1 X-Signature or v2 RFC 9421).",
+    )
+    # An Ed25519 public key (canonical PEM SubjectPublicKeyInfo) for RFC 9421 `ed25519`
+    # signatures; "" = none. While one is set, it is the key's only signing credential:
+    # HMAC signatures with the signing secret are refused (see signatures.py).
+    public_key = models.TextField(
+        blank=True,
+        default="",
+        help_text="Ed25519 public key, PEM (-----BEGIN PUBLIC KEY-----). While set, only "
+                  "Ed25519 signatures are accepted for this key.",
+    )
 
     objects = APIKeyQuerySet.as_manager()
 

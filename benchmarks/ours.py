@@ -6,9 +6,13 @@ Until ``ainative_auth.authentication.APIKeyAuthentication`` and ``models.APIKey`
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import random
+import secrets
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 HEADER = "HTTP_X_API_KEY"  # `X-API-Key`
@@ -44,22 +48,49 @@ def _service() -> Any:
 
 def mint_key(user: Any) -> tuple[Any, str]:
     """A live key with every scope: (APIKey, plaintext), through the app's own code."""
-    from ainative_auth.keys import hash_api_key_secret, new_api_key
-    from ainative_auth.models import APIKey
+    issued = mint_issued(user)
+    return issued.key, issued.plaintext
 
-    service = _service()
-    create = getattr(service, "create_key", None) or getattr(service, "create_api_key", None)
-    if create is not None:
-        try:
-            return create(user, name="bench", scopes=["*"])
-        except TypeError:
-            pass  # another signature: make the row the way the service would
-    public_id, secret, plaintext = new_api_key()
-    key = APIKey.objects.create(
-        public_id=public_id, user=user, name="bench", scopes=["*"],
-        secret_hash=hash_api_key_secret(public_id, secret),
+
+def mint_issued(user: Any) -> Any:
+    """A live key with every scope as the service issues it (``IssuedKey``: ``key``,
+    ``plaintext``, ``signing_secret``)."""
+    from ainative_auth.services import api_keys
+
+    return api_keys.create_key(user, name="bench", scopes=["*"])
+
+
+def v1_headers(plaintext: str, signing_secret: str) -> dict[str, str]:
+    """The SDK's v1 signature for now, as WSGI environ keys (made per request, untimed)."""
+    timestamp = str(int(time.time()))
+    mac = hmac.new(signing_secret.encode(), f"{plaintext}{timestamp}".encode(), hashlib.sha256)
+    return {HEADER: plaintext, "HTTP_X_TIMESTAMP": timestamp,
+            "HTTP_X_SIGNATURE": base64.b64encode(mac.digest()).decode()}
+
+
+class _Message:
+    def __init__(self, method: str, url: str) -> None:
+        self.method, self.url, self.headers = method, url, {}
+
+
+def v2_signer(prefix: str, signing_secret: str) -> Callable[[str], dict[str, str]]:
+    """``sign(url)``: RFC 9421 hmac-sha256 headers (a fresh nonce each time) for a GET."""
+    from http_message_signatures import HTTPMessageSigner, MappingKeyResolver, algorithms
+
+    signer = HTTPMessageSigner(
+        signature_algorithm=algorithms.HMAC_SHA256,
+        key_resolver=MappingKeyResolver(public_keys={},
+                                        private_keys={prefix: signing_secret.encode()}),
     )
-    return key, plaintext
+
+    def sign(url: str) -> dict[str, str]:
+        message = _Message("GET", url)
+        signer.sign(message, key_id=prefix, nonce=secrets.token_urlsafe(16),
+                    covered_component_ids=("@method", "@target-uri"))
+        return {"HTTP_" + name.upper().replace("-", "_"): value
+                for name, value in message.headers.items()}
+
+    return sign
 
 
 def revoke(key: Any) -> None:

@@ -177,6 +177,9 @@ class Contender:
     keys: int | None = None  # rows in its credential table, for the table only
     # Settings overridden while this contender runs (e.g. the throttle switched off).
     settings: dict[str, Any] | None = None
+    # Headers made anew for every request, outside the timed part (signatures: a fresh
+    # timestamp, a fresh nonce).
+    refresh: Callable[[], dict[str, str]] | None = None
 
     def context(self) -> Any:
         from django.test.utils import override_settings
@@ -203,7 +206,12 @@ class Contender:
             "wsgi.multiprocess": True,
             "wsgi.run_once": False,
         }
-        env.update(self.headers if headers is None else headers)
+        if headers is not None:
+            env.update(headers)
+            return env
+        env.update(self.headers)
+        if self.refresh is not None:
+            env.update(self.refresh())
         return env
 
 
@@ -229,12 +237,16 @@ class Client:
             response.close()
         return int(self.status[:3]), body
 
-    def timed(self, env: dict[str, Any], n: int, out: list[int] | None) -> int:
-        """n requests; appends each latency (ns) to ``out``; returns how many were not 200."""
+    def timed(self, env: dict[str, Any], n: int, out: list[int] | None,
+              refresh: Callable[[], dict[str, str]] | None = None) -> int:
+        """n requests; appends each latency (ns) to ``out``; returns how many were not 200.
+        ``refresh`` makes per-request headers before the clock starts."""
         handler, start_response, perf = self.handler, self._start_response, time.perf_counter_ns
         bad = 0
         for _ in range(n):
             e = dict(env)
+            if refresh is not None:
+                e.update(refresh())
             e["wsgi.input"] = io.BytesIO(b"")
             t0 = perf()
             response = handler(e, start_response)
@@ -254,7 +266,7 @@ def run_interleaved(client: Client, contenders: list[Contender], warmup: int, re
     """Warm every contender up, then time them in rounds, rotating who goes first."""
     for c in contenders:
         with c.context():
-            bad = client.timed(c.environ(), warmup, None)
+            bad = client.timed(c.environ(), warmup, None, c.refresh)
         if bad:
             raise SystemExit(f"{c.name}: {bad}/{warmup} warm-up requests were not 200")
     samples: dict[str, list[int]] = {c.name: [] for c in contenders}
@@ -266,7 +278,7 @@ def run_interleaved(client: Client, contenders: list[Contender], warmup: int, re
         order = contenders[r % len(contenders):] + contenders[: r % len(contenders)]
         for c in order:
             with c.context():
-                bad = client.timed(envs[c.name], n, samples[c.name])
+                bad = client.timed(envs[c.name], n, samples[c.name], c.refresh)
             if bad:
                 raise SystemExit(f"{c.name}: {bad} timed requests were not 200")
     return samples
@@ -276,10 +288,9 @@ def queries_per_request(client: Client, contender: Contender, n: int = 50) -> fl
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    env = contender.environ()
     with contender.context(), CaptureQueriesContext(connection) as ctx:
         for _ in range(n):
-            status, body = client.call(env)
+            status, body = client.call(contender.environ())
             if status != 200:
                 raise SystemExit(f"{contender.name}: got {status} while counting queries: {body!r}")
     return len(ctx) / n
@@ -324,7 +335,7 @@ def measure_stage(client: Client, contenders: list[Contender], args: argparse.Na
     # then at most once a minute) is not counted as the steady state.
     for c in contenders:
         with c.context():
-            client.timed(c.environ(), args.warmup, None)
+            client.timed(c.environ(), args.warmup, None, c.refresh)
     queries = {c.name: queries_per_request(client, c, n=200) for c in contenders}
     samples = run_interleaved(client, contenders, args.warmup, args.requests, args.round_size)
     floor_median = summarize(samples["floor (no auth)"])[0]
@@ -466,6 +477,16 @@ def main(argv: list[str] | None = None) -> int:
             ours_contender = Contender("ours: APIKeyAuthentication", "/ours/",
                                        {ours.HEADER: plaintext}, keys=ours.count_keys())
             contenders.append(ours_contender)
+            # The same view with a signed key: v1 (the SDK's HMAC) and v2 (RFC 9421 HMAC,
+            # a fresh nonce per request, remembered in the cache). Signing is untimed.
+            signed = ours.mint_issued(user)
+            contenders.append(Contender(
+                "ours, signed v1 (SDK HMAC)", "/ours/", {}, keys=ours.count_keys(),
+                refresh=lambda: ours.v1_headers(signed.plaintext, signed.signing_secret)))
+            sign_v2 = ours.v2_signer(signed.key.prefix, signed.signing_secret)
+            contenders.append(Contender(
+                "ours, signed v2 (RFC 9421 HMAC)", "/ours/", {}, keys=ours.count_keys(),
+                refresh=lambda: sign_v2("http://testserver/ours/")))
             # The same requests with the per-key throttle counter off: its share of the cost.
             contenders.append(Contender(
                 "ours, api_key throttle off", "/ours/", {ours.HEADER: plaintext},

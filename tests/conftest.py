@@ -182,9 +182,30 @@ def mail_backend(settings: Any) -> Callable[..., None]:
 # --- fixtures: api keys (issue 3) ---
 
 
+class MintedKey(tuple):
+    """``(APIKey, plaintext)``, also readable as ``.key``, ``.plaintext`` and
+    ``.signing_secret`` (the service's ``IssuedKey``)."""
+
+    signing_secret: str
+
+    def __new__(cls, issued: Any) -> MintedKey:
+        minted = super().__new__(cls, (issued.key, issued.plaintext))
+        minted.signing_secret = issued.signing_secret
+        return minted
+
+    @property
+    def key(self) -> Any:
+        return self[0]
+
+    @property
+    def plaintext(self) -> str:
+        return str(self[1])
+
+
 @pytest.fixture
-def make_api_key(make_user: Callable[..., Any]) -> Callable[..., tuple[Any, str]]:
-    """Mint a key through the service: returns (APIKey, plaintext).
+def make_api_key(make_user: Callable[..., Any]) -> Callable[..., MintedKey]:
+    """Mint a key through the service: returns ``MintedKey`` ((APIKey, plaintext), plus
+    ``.signing_secret``).
 
     Without ``user``, the key belongs to alice@example.com (created if missing, so it
     combines with ``tokens``/``bearer_client`` when those are requested first).
@@ -193,17 +214,17 @@ def make_api_key(make_user: Callable[..., Any]) -> Callable[..., tuple[Any, str]
     from ainative_auth.services import api_keys
 
     def _make(user: Any = None, *, name: str = "agent", scopes: list[str] | None = None,
-              **kwargs: Any) -> tuple[Any, str]:
+              **kwargs: Any) -> MintedKey:
         if user is None:
             account = AccountEmail.objects.filter(email="alice@example.com").first()
             user = account.user if account else make_user()
-        return api_keys.create_key(user, name=name, scopes=scopes, **kwargs)
+        return MintedKey(api_keys.create_key(user, name=name, scopes=scopes, **kwargs))
 
     return _make
 
 
 @pytest.fixture
-def api_key(make_api_key: Callable[..., tuple[Any, str]]) -> tuple[Any, str]:
+def api_key(make_api_key: Callable[..., MintedKey]) -> MintedKey:
     """(APIKey, plaintext) of alice's key with the default scopes ("*")."""
     return make_api_key()
 

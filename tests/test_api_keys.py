@@ -77,7 +77,8 @@ def test_create_returns_the_key_once_and_lists_only_show_the_prefix(
                                   format="json")
     assert response.status_code == 201, response.content
     body = response.json()
-    assert set(body) == {"id", "name", "key", "prefix", "scopes", "expires_at", "created_at"}
+    assert set(body) == {"id", "name", "key", "signing_secret", "prefix", "scopes",
+                         "expires_at", "require_signature", "created_at"}
     assert KEY_RE.match(body["key"])
     assert body["prefix"] == f"ak_{body['id']}" and body["key"].startswith(body["prefix"] + "_")
     assert body["scopes"] == ["credits:read"] and body["expires_at"] is None
@@ -640,7 +641,8 @@ def test_rotation_without_overlap_kills_the_old_secret_at_once(
     response = bearer_client.post(f"{KEYS}/{key.public_id}/rotate")
     assert response.status_code == 200
     body = response.json()
-    assert set(body) == {"id", "name", "key", "prefix", "scopes", "expires_at", "created_at"}
+    assert set(body) == {"id", "name", "key", "signing_secret", "prefix", "scopes",
+                         "expires_at", "require_signature", "created_at"}
     assert body["id"] == key.public_id and body["name"] == key.name
     assert body["scopes"] == key.scopes
     new = body["key"]

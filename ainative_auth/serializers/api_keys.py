@@ -1,5 +1,5 @@
-"""Bodies of the API-key endpoints. The plaintext key appears only in ``APIKeyCreatedSerializer``
-(create and rotate responses); nothing here ever exposes a hash."""
+"""Bodies of the API-key endpoints. The plaintext key and its signing secret appear only in
+``APIKeyCreatedSerializer`` (create and rotate responses); nothing here ever exposes a hash."""
 
 from __future__ import annotations
 
@@ -9,7 +9,14 @@ from typing import Any
 from rest_framework import serializers
 
 from .. import clock
-from ..keys import API_KEY_NAME_MAX_LENGTH, InvalidScopes, clean_scopes
+from ..keys import (
+    API_KEY_NAME_MAX_LENGTH,
+    PUBLIC_KEY_MAX_LENGTH,
+    InvalidPublicKey,
+    InvalidScopes,
+    clean_public_key,
+    clean_scopes,
+)
 from .fields import RejectUnknownFieldsMixin, StrictCharField
 
 __all__ = [
@@ -17,7 +24,9 @@ __all__ = [
     "APIKeyCreatedSerializer",
     "APIKeySerializer",
     "APIKeyUpdateSerializer",
+    "PublicKeyField",
     "ScopesField",
+    "StrictBooleanField",
 ]
 
 
@@ -31,6 +40,36 @@ class ScopesField(serializers.ListField):
             return clean_scopes(data)
         except InvalidScopes as exc:
             raise serializers.ValidationError(str(exc), code="invalid_scope") from exc
+
+
+class PublicKeyField(serializers.CharField):
+    """An Ed25519 public key, PEM SubjectPublicKeyInfo; returned in canonical form
+    (``keys.clean_public_key``). Null means "none"."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("max_length", PUBLIC_KEY_MAX_LENGTH)
+        kwargs.setdefault("trim_whitespace", False)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            raise serializers.ValidationError("Must be a PEM string.", code="invalid")
+        value = super().to_internal_value(data)
+        try:
+            return clean_public_key(value)
+        except InvalidPublicKey as exc:
+            raise serializers.ValidationError(str(exc), code="invalid_public_key") from exc
+
+
+class StrictBooleanField(serializers.BooleanField):
+    """JSON ``true``/``false`` only: "yes", 1 or "false" are not booleans here."""
+
+    default_error_messages = {"invalid": "Must be true or false."}
+
+    def to_internal_value(self, data: Any) -> bool:
+        if not isinstance(data, bool):
+            self.fail("invalid")
+        return data
 
 
 class StrictDateTimeField(serializers.DateTimeField):
@@ -48,6 +87,9 @@ class APIKeyCreateSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
     # only read users/me.
     scopes = ScopesField(required=False, allow_null=True, default=None)
     expires_at = StrictDateTimeField(required=False, allow_null=True, default=None)
+    require_signature = StrictBooleanField(required=False, default=False)
+    # An Ed25519 key for RFC 9421 `ed25519` signatures; then the only signing algorithm.
+    public_key = PublicKeyField(required=False, allow_null=True, default=None)
 
     def validate_expires_at(self, value: datetime | None) -> datetime | None:
         if value is not None and value <= clock.now():
@@ -56,10 +98,13 @@ class APIKeyCreateSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
 
 
 class APIKeyUpdateSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
-    """PATCH: rename and/or re-scope. The secret, id and expiry cannot be changed."""
+    """PATCH: rename, re-scope, require signatures, set or remove (null) the public key.
+    The secret, id and expiry cannot be changed."""
 
     name = StrictCharField(max_length=API_KEY_NAME_MAX_LENGTH, required=False)
     scopes = ScopesField(required=False)
+    require_signature = StrictBooleanField(required=False)
+    public_key = PublicKeyField(required=False, allow_null=True)
 
 
 class APIKeySerializer(serializers.Serializer):
@@ -76,26 +121,32 @@ class APIKeySerializer(serializers.Serializer):
     last_used_ip = serializers.IPAddressField(allow_null=True)
     rotated_at = serializers.DateTimeField(allow_null=True)
     revoked_at = serializers.DateTimeField(allow_null=True)
+    require_signature = serializers.BooleanField()
+    public_key = serializers.SerializerMethodField()
 
     def get_state(self, key: Any) -> str:
         """One of "active", "expired", "revoked"."""
         return key.state()
 
+    def get_public_key(self, key: Any) -> str | None:
+        """The registered Ed25519 public key (PEM), or null."""
+        return key.public_key or None
+
 
 class APIKeyCreatedSerializer(serializers.Serializer):
-    """The create and rotate response: the only time the full key is shown.
+    """The create and rotate response: the only time the full key and its signing secret
+    are shown. Serializes a ``services.api_keys.IssuedKey``."""
 
-    Pass the plaintext in the context: ``APIKeyCreatedSerializer(key, context={"key": ...})``.
-    """
-
-    id = serializers.CharField(source="public_id")
-    name = serializers.CharField()
-    key = serializers.SerializerMethodField()
-    prefix = serializers.CharField()
-    scopes = serializers.ListField(child=serializers.CharField())
-    expires_at = serializers.DateTimeField(allow_null=True)
-    created_at = serializers.DateTimeField()
-
-    def get_key(self, key: Any) -> str:
-        """The full key, ``ak_...``: store it now, it is never shown again."""
-        return str(self.context["key"])
+    id = serializers.CharField(source="key.public_id")
+    name = serializers.CharField(source="key.name")
+    key = serializers.CharField(source="plaintext",
+                                help_text="The full key, ak_...: store it now, it is never "
+                                          "shown again.")
+    signing_secret = serializers.CharField(
+        help_text="The key's signing secret (aks_...) for signed requests: shown only now."
+    )
+    prefix = serializers.CharField(source="key.prefix")
+    scopes = serializers.ListField(source="key.scopes", child=serializers.CharField())
+    expires_at = serializers.DateTimeField(source="key.expires_at", allow_null=True)
+    require_signature = serializers.BooleanField(source="key.require_signature")
+    created_at = serializers.DateTimeField(source="key.created_at")

@@ -9,6 +9,7 @@ key can never mint or unlock anything beyond its own scopes and lifetime.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -19,15 +20,32 @@ from .. import clock
 from ..conf import auth_settings
 from ..exceptions import APIKeyLimitReached, Conflict, Forbidden, InsufficientScope
 from ..keys import (
+    clean_public_key,
     clean_scopes,
     hash_api_key_secret,
     is_api_key_public_id,
     new_api_key,
     new_api_key_secret,
+    signing_secret_for,
 )
 from ..models import APIKey
 from ..permissions import scopes_grant
 from ..signals import api_key_created, api_key_revoked, api_key_rotated
+
+
+@dataclass(frozen=True)
+class IssuedKey:
+    """What ``create_key`` and ``rotate_key`` hand out: the key row, its plaintext and its
+    signing secret. The two secrets exist only here: show them once, store neither.
+    """
+
+    key: APIKey
+    plaintext: str
+    signing_secret: str
+
+
+# ``update_key``'s "leave the public key as it is" (None removes it).
+KEEP: Any = object()
 
 
 def default_scopes() -> list[str]:
@@ -40,7 +58,8 @@ def live_keys(user: Any, now: datetime | None = None) -> Any:
 
 
 def _check_can_grant(
-    acting_key: APIKey, scopes: Iterable[str], expires_at: datetime | None
+    acting_key: APIKey, scopes: Iterable[str], expires_at: datetime | None,
+    require_signature: bool,
 ) -> None:
     if not scopes_grant(acting_key.scopes, scopes):
         raise InsufficientScope("An API key cannot grant scopes it does not have.")
@@ -51,13 +70,21 @@ def _check_can_grant(
             "An API key cannot create or manage a key that outlives it.",
             "api_key_lifetime_exceeded",
         )
+    # A key that must sign cannot hand out (or leave behind) a key usable without a
+    # signature: that would be a bearer credential weaker than itself.
+    if acting_key.require_signature and not require_signature:
+        raise Forbidden(
+            "An API key that requires signatures cannot create or manage a key that does "
+            "not.",
+            "signature_downgrade",
+        )
 
 
 def _check_can_manage(acting_key: APIKey | None, key: APIKey) -> None:
     # Rotating hands out a fresh secret: allowing a narrow key to rotate a wider one would
     # be an escalation, so "manage" means "could have created".
     if acting_key is not None:
-        _check_can_grant(acting_key, key.scopes, key.expires_at)
+        _check_can_grant(acting_key, key.scopes, key.expires_at, key.require_signature)
 
 
 def create_key(
@@ -67,21 +94,27 @@ def create_key(
     scopes: list[str] | None = None,
     expires_at: datetime | None = None,
     throttle_rate: str | None = None,
+    require_signature: bool = False,
+    public_key: str | None = None,
     acting_key: APIKey | None = None,
     instance: APIKey | None = None,
-) -> tuple[APIKey, str]:
-    """Create a key for ``user``; return (key, plaintext). The plaintext exists only here.
+) -> IssuedKey:
+    """Create a key for ``user``; return its ``IssuedKey`` (row, plaintext, signing
+    secret). The two secrets exist only here.
 
     ``scopes=None`` gives ``API_KEY_DEFAULT_SCOPES``. A key created by ``acting_key``
-    without an expiry inherits the acting key's. ``instance`` lets the admin fill its own
+    without an expiry inherits the acting key's. ``public_key`` (PEM, Ed25519) makes
+    Ed25519 the key's only signing algorithm (``keys.clean_public_key`` raises
+    ``InvalidPublicKey`` for anything else). ``instance`` lets the admin fill its own
     unsaved object. Raises ``APIKeyLimitReached`` past ``API_KEY_MAX_PER_USER`` live keys.
     """
     now = clock.now()
     scopes = default_scopes() if scopes is None else clean_scopes(scopes)
+    cleaned_public_key = clean_public_key(public_key) if public_key else ""
     if acting_key is not None:
         if expires_at is None:
             expires_at = acting_key.expires_at
-        _check_can_grant(acting_key, scopes, expires_at)
+        _check_can_grant(acting_key, scopes, expires_at, require_signature)
     limit = int(auth_settings.API_KEY_MAX_PER_USER or 0)
     key = instance if instance is not None else APIKey()
     key.user = user
@@ -89,6 +122,8 @@ def create_key(
     key.scopes = scopes
     key.expires_at = expires_at
     key.throttle_rate = throttle_rate or None
+    key.require_signature = bool(require_signature)
+    key.public_key = cleaned_public_key
     key.created_at = now
     with transaction.atomic():
         # Lock the owner's row: concurrent creations for one user queue here, so the count
@@ -114,7 +149,7 @@ def create_key(
                 if attempt == 2:
                     raise
     api_key_created.send(sender=APIKey, api_key=key, created_by=acting_key)
-    return key, plaintext
+    return IssuedKey(key, plaintext, signing_secret_for(key.public_id, key.secret_hash))
 
 
 def list_keys(user: Any) -> list[APIKey]:
@@ -134,22 +169,34 @@ def update_key(
     *,
     name: str | None = None,
     scopes: list[str] | None = None,
+    require_signature: bool | None = None,
+    public_key: str | None = KEEP,
     acting_key: APIKey | None = None,
 ) -> APIKey:
-    """Rename and/or re-scope ``key`` (its secret, expiry and id stay)."""
+    """Rename, re-scope, require signatures or not, and register (PEM), replace or
+    remove (None) the Ed25519 public key of ``key``; its secret, expiry and id stay."""
     if key.revoked_at is not None:
         raise Conflict("This API key is revoked.", "api_key_revoked")
     _check_can_manage(acting_key, key)
-    fields: list[str] = []
+    changes: dict[str, Any] = {}
     if name is not None:
-        key.name = name
-        fields.append("name")
+        changes["name"] = name
     if scopes is not None:
-        scopes = clean_scopes(scopes)
-        if acting_key is not None:
-            _check_can_grant(acting_key, scopes, key.expires_at)
-        key.scopes = scopes
-        fields.append("scopes")
+        changes["scopes"] = clean_scopes(scopes)
+    if require_signature is not None:
+        changes["require_signature"] = bool(require_signature)
+    if public_key is not KEEP:
+        changes["public_key"] = clean_public_key(public_key) if public_key else ""
+    if acting_key is not None and changes:
+        # The key as it would be after the change must still be one the acting key could
+        # have created.
+        _check_can_grant(
+            acting_key, changes.get("scopes", key.scopes), key.expires_at,
+            changes.get("require_signature", key.require_signature),
+        )
+    for field, value in changes.items():
+        setattr(key, field, value)
+    fields = list(changes)
     if fields:
         key.save(update_fields=fields)
     return key
@@ -177,10 +224,11 @@ def revoke_keys(queryset: Any) -> int:
     return sum(revoke_key(key) for key in keys)
 
 
-def rotate_key(key: APIKey, *, acting_key: APIKey | None = None) -> tuple[APIKey, str]:
-    """Give ``key`` a new secret; return (key, new plaintext).
+def rotate_key(key: APIKey, *, acting_key: APIKey | None = None) -> IssuedKey:
+    """Give ``key`` a new secret, and so a new signing secret; return its ``IssuedKey``.
 
-    Same id, name, scopes and expiry. The old secret keeps working for
+    Same id, name, scopes, expiry, ``require_signature`` and public key. The old secret,
+    and the signing secret that goes with it, keep working for
     ``API_KEY_ROTATION_OVERLAP`` seconds (0: not at all); only the secret just replaced
     is kept, so rotating twice within the overlap retires the oldest at once.
     """
@@ -207,4 +255,4 @@ def rotate_key(key: APIKey, *, acting_key: APIKey | None = None) -> tuple[APIKey
         locked.save(update_fields=["secret_hash", "previous_secret_hash",
                                    "previous_secret_expires_at", "rotated_at"])
     api_key_rotated.send(sender=APIKey, api_key=locked, overlap=overlap)
-    return locked, plaintext
+    return IssuedKey(locked, plaintext, signing_secret_for(locked.public_id, locked.secret_hash))

@@ -55,16 +55,15 @@ class APIKeyListView(BaseAPIKeyView):
         request=APIKeyCreateSerializer,
         responses={201: APIKeyCreatedSerializer, 400: ErrorSerializer, 409: ErrorSerializer,
                    **ERRORS},
-        summary="Create an API key (the key is in this response only)",
+        summary="Create an API key (the key and its signing secret are in this response only)",
     )
     def post(self, request: Request) -> Response:
         serializer = APIKeyCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        key, plaintext = api_keys.create_key(
+        issued = api_keys.create_key(
             request.user, **serializer.validated_data, acting_key=self.acting_key(request)
         )
-        body = APIKeyCreatedSerializer(key, context={"key": plaintext}).data
-        return Response(body, status=status.HTTP_201_CREATED)
+        return Response(APIKeyCreatedSerializer(issued).data, status=status.HTTP_201_CREATED)
 
 
 class APIKeyDetailView(BaseAPIKeyView):
@@ -77,7 +76,7 @@ class APIKeyDetailView(BaseAPIKeyView):
         request=APIKeyUpdateSerializer,
         responses={200: APIKeySerializer, 400: ErrorSerializer, 404: ErrorSerializer,
                    409: ErrorSerializer, **ERRORS},
-        summary="Rename or re-scope an API key",
+        summary="Rename, re-scope, require signatures, set or remove the Ed25519 public key",
     )
     def patch(self, request: Request, key_id: str) -> Response:
         key = self.get_key_or_404(request, key_id)
@@ -100,9 +99,9 @@ class APIKeyRotateView(BaseAPIKeyView):
         request=None,
         responses={200: APIKeyCreatedSerializer, 404: ErrorSerializer, 409: ErrorSerializer,
                    **ERRORS},
-        summary="Give an API key a new secret (same id, name and scopes)",
+        summary="Give an API key a new secret and signing secret (same id, name, scopes)",
     )
     def post(self, request: Request, key_id: str) -> Response:
         key = self.get_key_or_404(request, key_id)
-        key, plaintext = api_keys.rotate_key(key, acting_key=self.acting_key(request))
-        return Response(APIKeyCreatedSerializer(key, context={"key": plaintext}).data)
+        issued = api_keys.rotate_key(key, acting_key=self.acting_key(request))
+        return Response(APIKeyCreatedSerializer(issued).data)

@@ -1,7 +1,11 @@
-"""``python manage.py mint_api_key --user EMAIL --name NAME [--scopes a,b] [--expires-in 90d]``
+"""``python manage.py mint_api_key --user EMAIL --name NAME [--scopes a,b] [--expires-in 90d]
+[--require-signature] [--public-key FILE] [--signing-secret]``
 
-Prints only the key on stdout, so ``KEY=$(python manage.py mint_api_key ...)`` works; notes
-go to stderr. An unknown user, a bad duration or bad scopes exit non-zero with a message.
+Prints only the key on stdout, so ``KEY=$(python manage.py mint_api_key ...)`` works; with
+``--signing-secret`` the key is the first line and its signing secret the second
+(``{ read KEY; read SECRET; } < <(python manage.py mint_api_key ... --signing-secret)``).
+Notes go to stderr. An unknown user, a bad duration, bad scopes or a bad public key exit
+non-zero with a message.
 """
 
 from __future__ import annotations
@@ -14,7 +18,14 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from ainative_auth import clock
 from ainative_auth.exceptions import APIKeyLimitReached
-from ainative_auth.keys import API_KEY_NAME_MAX_LENGTH, InvalidScopes, clean_scopes
+from ainative_auth.keys import (
+    API_KEY_NAME_MAX_LENGTH,
+    PUBLIC_KEY_MAX_LENGTH,
+    InvalidPublicKey,
+    InvalidScopes,
+    clean_public_key,
+    clean_scopes,
+)
 from ainative_auth.services import api_keys
 from ainative_auth.users import find_user_by_email, may_authenticate
 
@@ -41,10 +52,23 @@ def find_user(email: str) -> Any:
     return user
 
 
+def read_public_key(path: str) -> str:
+    """The canonical PEM of the Ed25519 public key in the file at ``path``."""
+    try:
+        with open(path, encoding="ascii") as handle:
+            text = handle.read(PUBLIC_KEY_MAX_LENGTH + 1)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CommandError(f"Cannot read --public-key {path!r}: {exc}") from exc
+    try:
+        return clean_public_key(text)
+    except InvalidPublicKey as exc:
+        raise CommandError(f"Bad --public-key: {exc}") from exc
+
+
 class Command(BaseCommand):
     help = (
-        "Create an API key for a user and print it (only the key, on stdout). "
-        "The key cannot be shown again."
+        "Create an API key for a user and print it (only the key, on stdout; with "
+        "--signing-secret its signing secret on a second line). Neither can be shown again."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -55,6 +79,13 @@ class Command(BaseCommand):
                             help="Comma-separated scopes (default: API_KEY_DEFAULT_SCOPES).")
         parser.add_argument("--expires-in", default=None, metavar="DURATION",
                             help="Lifetime such as 30m, 12h, 90d or 2w (default: no expiry).")
+        parser.add_argument("--require-signature", action="store_true",
+                            help="Refuse unsigned requests with this key.")
+        parser.add_argument("--public-key", default=None, metavar="FILE",
+                            help="PEM file of an Ed25519 public key for RFC 9421 ed25519 "
+                                 "signatures (then the key's only signing algorithm).")
+        parser.add_argument("--signing-secret", action="store_true",
+                            help="Also print the key's signing secret, on a second line.")
 
     def handle(self, *args: Any, **options: Any) -> None:
         name = str(options["name"]).strip()
@@ -79,17 +110,29 @@ class Command(BaseCommand):
             except InvalidScopes as exc:
                 raise CommandError(f"Bad --scopes: {exc}") from exc
 
+        public_key = None
+        if options["public_key"] is not None:
+            public_key = read_public_key(options["public_key"])
+
         user = find_user(options["user"])
         if not may_authenticate(user):
             raise CommandError(f"The user {options['user']!r} is inactive.")
         try:
-            key, plaintext = api_keys.create_key(
-                user, name=name, scopes=scopes, expires_at=expires_at
+            issued = api_keys.create_key(
+                user, name=name, scopes=scopes, expires_at=expires_at,
+                require_signature=options["require_signature"], public_key=public_key,
             )
         except APIKeyLimitReached as exc:
             raise CommandError(str(exc.detail)) from exc
-        self.stdout.write(plaintext)
+        key = issued.key
+        self.stdout.write(issued.plaintext)
+        if options["signing_secret"]:
+            self.stdout.write(issued.signing_secret)
+        shown = "They are" if options["signing_secret"] else "It is"
         self.stderr.write(
             f"Created API key {key.prefix} ({key.name}) with scopes "
-            f"{', '.join(key.scopes) or '(none)'}. It is shown only this once."
+            f"{', '.join(key.scopes) or '(none)'}"
+            f"{', signatures required' if key.require_signature else ''}"
+            f"{', Ed25519 public key registered' if key.public_key else ''}. "
+            f"{shown} shown only this once."
         )
