@@ -121,12 +121,28 @@ def authenticate(request: HttpRequest) -> HttpResponse | None:
 
 
 def _secure_cookies(request: HttpRequest, response: HttpResponse) -> HttpResponse:
-    """Over HTTPS the session and CSRF cookies are ``Secure`` even if the project forgot
-    ``SESSION_COOKIE_SECURE``/``CSRF_COOKIE_SECURE`` (a dict lookup; set per cookie)."""
-    if request.is_secure():
-        for name in (settings.SESSION_COOKIE_NAME, settings.CSRF_COOKIE_NAME):
-            if name in response.cookies:
-                response.cookies[name]["secure"] = True
+    """Over HTTPS the session and CSRF cookies are ``Secure`` even if the project left
+    ``SESSION_COOKIE_SECURE``/``CSRF_COOKIE_SECURE`` off (they stay as set over http).
+
+    Cookies already on the response are upgraded here; ``SessionMiddleware`` and
+    ``CsrfViewMiddleware`` sit outside this middleware and set theirs afterwards, through
+    ``response.set_cookie``, so that method is wrapped for this one response. Costs a
+    dict lookup over http, and nothing is read from the request.
+    """
+    if not request.is_secure():
+        return response
+    names = (settings.SESSION_COOKIE_NAME, settings.CSRF_COOKIE_NAME)
+    for name in names:
+        if name in response.cookies:
+            response.cookies[name]["secure"] = True
+    set_cookie = response.set_cookie
+
+    def secure_set_cookie(key: str, *args: Any, **kwargs: Any) -> None:
+        if key in names:
+            kwargs["secure"] = True
+        set_cookie(key, *args, **kwargs)
+
+    response.set_cookie = secure_set_cookie  # type: ignore[method-assign]
     return response
 
 

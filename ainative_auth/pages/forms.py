@@ -92,6 +92,7 @@ def read_new_key(post: QueryDict) -> FormResult:
     choice = post.get("expires", "")
     if choice not in days:
         return FormResult(errors={"expires": "Choose one of the listed expiry options."})
-    if days[choice] is not None:
-        body["expires_at"] = (clock.now() + timedelta(days=days[choice])).isoformat()
+    lifetime = days[choice]
+    if lifetime is not None:
+        body["expires_at"] = (clock.now() + timedelta(days=lifetime)).isoformat()
     return _validate(APIKeyCreateSerializer(data=body))

@@ -163,7 +163,7 @@ def login_page(request: HttpRequest) -> HttpResponse:
         try:
             login = accounts.login_with_password(**result.data, client=Client.of(request))
         except Throttled as exc:
-            wait = max(1, math.ceil(exc.wait or 1))
+            wait = max(1, math.ceil(getattr(exc, "wait", None) or 1))
             errors[None] = f"Too many sign-in attempts. Try again in {wait} seconds."
             status, response_headers["Retry-After"] = 429, str(wait)
         except APIError as exc:

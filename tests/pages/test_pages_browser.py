@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from tests.browser import FIREFOX_ON_LINUX, chromium_page, http, require_chromium, screenshot
 from tests.conftest import PASSWORD
+from tests.pages.browser import FIREFOX_ON_LINUX, chromium_page, http, require_chromium, screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
