@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 # Screenshots for a person to look at (git-ignored): test-output/pages/*.png.
 SCREENSHOTS = Path(os.environ.get("PAGES_SCREENSHOT_DIR", ROOT / "test-output" / "pages"))
 FIREFOX_ON_LINUX = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"

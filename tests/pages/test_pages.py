@@ -532,3 +532,34 @@ def test_new_key_reads_todays_tuple_and_tomorrows_result_object() -> None:
     assert new_key(result) == NewKey(key, "ak_y", "s")
     assert new_key(SimpleNamespace(key=key, plaintext="ak_z", signing_secret="")).signing_secret \
         is None
+
+
+@pytest.mark.parametrize("data", [
+    {"email": "a\x00@example.com", "password": PASSWORD},
+    {"email": "alice@example.com", "password": "pass\x00word"},
+    {"email": ["x"], "password": {"a": 1}},
+    "email=%ED%A0%80%40example.com&password=x",  # a UTF-8-encoded lone surrogate
+    "email=%FF%FE&password=%C0%AF",  # not UTF-8 at all
+])
+def test_odd_login_input_is_a_4xx_never_a_500(alice: Any, data: Any) -> None:
+    client = browser_client()
+    token = csrf_token(client.get("/login"))
+    if isinstance(data, str):
+        response = client.post("/login", f"{data}&csrfmiddlewaretoken={token}",
+                               content_type="application/x-www-form-urlencoded")
+    else:
+        response = client.post("/login", {**data, "csrfmiddlewaretoken": token})
+    assert 400 <= response.status_code < 500
+    assert browser.SESSION_ID_KEY not in client.session
+
+
+@pytest.mark.parametrize("data", [
+    {"name": "bot\x00", "scopes": ""},
+    {"name": "bot", "scopes": "credits:read\x00"},
+    {"name": "bot", "scopes": "é:read"},
+    {"name": "bot", "scopes": " ".join(f"s{i}" for i in range(40))},
+    {"name": "bot", "expires": "-1"},
+])
+def test_odd_create_input_is_a_400_never_a_500(signed_in: Client, data: dict[str, str]) -> None:
+    assert signed_in.post("/dashboard/keys", data).status_code == 400
+    assert not APIKey.objects.exists()
