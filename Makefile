@@ -36,8 +36,12 @@ test: test-main test-custom-user
 	@if [ -n "$(PYTHON312)" ]; then $(MAKE) --no-print-directory test-django6; \
 	else echo "No Python >= 3.12 here: skipping the Django 6.x pass."; fi
 
+# Browser tests (tests/pages, marked `browser`) need Debian's Chromium; .ci/run installs it.
+CHROMIUM ?= /usr/bin/chromium
+
 test-main: lint
 	$(VENV)/bin/python manage.py makemigrations --check --dry-run
+	@test -x $(CHROMIUM) || echo "No $(CHROMIUM): the browser tests of the pages are skipped (apt-get install chromium to run them)."
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
 
 # The same flows against a custom user model whose USERNAME_FIELD is the email.

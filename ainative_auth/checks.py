@@ -52,4 +52,45 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list:
                 id="ainative_auth.W001",
             )
         )
+    problems.extend(_check_paths(configured))
+    return problems
+
+
+def _check_paths(configured: dict) -> list:
+    """``PROTECTED_PATHS``/``PUBLIC_PATHS``/``LOGIN_PATH`` and the middleware's place."""
+    from .middleware import overlapping
+
+    problems: list = []
+    lists: dict[str, list] = {}
+    for key in ("PROTECTED_PATHS", "PUBLIC_PATHS"):
+        value = configured.get(key, DEFAULTS[key])
+        if not isinstance(value, (list, tuple)) or not all(
+            isinstance(item, str) and item.startswith("/") for item in value
+        ):
+            problems.append(Error(f"{key} must be a list of paths starting with '/'.",
+                                  id="ainative_auth.E006"))
+            value = []
+        lists[key] = list(value)
+    login_path = configured.get("LOGIN_PATH", DEFAULTS["LOGIN_PATH"])
+    if not isinstance(login_path, str) or not login_path.startswith("/") or (
+        login_path.startswith("//")
+    ):
+        problems.append(Error("LOGIN_PATH must be a local path such as '/login'.",
+                              id="ainative_auth.E006"))
+    both = overlapping(lists["PROTECTED_PATHS"], lists["PUBLIC_PATHS"])
+    if both:
+        problems.append(Warning(
+            f"{', '.join(both)} is in both PROTECTED_PATHS and PUBLIC_PATHS; it is protected.",
+            hint="Remove it from one of the lists.", id="ainative_auth.W002",
+        ))
+    middleware = list(getattr(settings, "MIDDLEWARE", []) or [])
+    ours = "ainative_auth.middleware.AuthRequiredMiddleware"
+    if ours in middleware:
+        needed = "django.contrib.auth.middleware.AuthenticationMiddleware"
+        if needed not in middleware or middleware.index(needed) > middleware.index(ours):
+            problems.append(Warning(
+                "AuthRequiredMiddleware needs Django's session and authentication middleware "
+                "before it; without them browser sessions are never accepted.",
+                hint=f"Place {ours} after {needed}.", id="ainative_auth.W003",
+            ))
     return problems

@@ -93,6 +93,14 @@ DEFAULTS: dict[str, Any] = {
     "OAUTH_REQUIRE_STATE": False,
     # Timeout in seconds for calls to social providers.
     "OAUTH_TIMEOUT": 5,
+    # Path prefixes AuthRequiredMiddleware guards (segment-wise: "/dashboard" covers
+    # "/dashboard/keys", not "/dashboardx"); the longest matching entry of this list and
+    # PUBLIC_PATHS decides, and PROTECTED wins a tie.
+    "PROTECTED_PATHS": [],
+    # Path prefixes carved out of PROTECTED_PATHS (e.g. "/" protected, "/static" public).
+    "PUBLIC_PATHS": [],
+    # Where a browser without credentials is sent (with ?next=<path>); never protected.
+    "LOGIN_PATH": "/login",
 }
 
 

@@ -89,6 +89,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # The seed's protectedPaths/loginPath: PROTECTED_PATHS below.
+    "ainative_auth.middleware.AuthRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
@@ -211,6 +213,9 @@ AINATIVE_AUTH: dict[str, Any] = {
     "FRONTEND_URL": FRONTEND_URL,
     "THROTTLE_RATES": parse_throttle_rates(os.environ.get("AINATIVE_AUTH_THROTTLE_RATES", "")),
     "OAUTH_REDIRECT_URIS": _oauth_redirects,
+    # The seed's middleware config: a browser is sent to /login, an API client gets a 401.
+    "PROTECTED_PATHS": ["/dashboard", "/api/protected"],
+    "LOGIN_PATH": "/login",
 }
 
 # Social providers: configured only when their client id is set.
@@ -244,6 +249,7 @@ X_FRAME_OPTIONS = "DENY"
 SECURE_HSTS_SECONDS = 0 if DEBUG else 31536000
 SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
 SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
 # Set SECURE_COOKIES=1 behind HTTPS; the local server speaks plain http.
 SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", False)
 CSRF_COOKIE_SECURE = env_bool("SECURE_COOKIES", False)

@@ -1,4 +1,4 @@
-"""The example project's own API: a protected endpoint, written as a project would.
+"""The example project's own API: protected endpoints, written as a project would.
 
 ``GET /api/v1/public/credits/balance`` takes an API key (``X-API-Key``, scope
 ``credits:read``) or a JWT (``Authorization: Bearer``, not scope-limited): the seed's
@@ -7,6 +7,8 @@ Python and JavaScript snippets work against ``make run``.
 
 from __future__ import annotations
 
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.http import require_safe
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.permissions import IsAuthenticated
@@ -35,3 +37,11 @@ class CreditsBalanceView(APIView):
     def get(self, request: Request) -> Response:
         # A real project would read its ledger here; the example has none.
         return Response({"balance": 0, "currency": "credits", "user_id": request.user.pk})
+
+
+@require_safe
+def whoami(request: HttpRequest) -> JsonResponse:
+    """``GET /api/protected/whoami``: a plain Django view behind ``AuthRequiredMiddleware``,
+    which has already judged the credential (a browser session, an API key or a Bearer
+    token) and set ``request.user``; it needs no authentication code of its own."""
+    return JsonResponse({"id": request.user.pk, "email": request.user.email})

@@ -1,4 +1,4 @@
-"""The wheel a user installs carries the migrations, templates and ``py.typed``.
+"""The wheel a user installs carries the migrations, templates, static files and ``py.typed``.
 
 The wheel is built from a copy of the source tree, so the build leaves no ``build/`` or
 ``*.egg-info`` behind in the repository.
@@ -20,7 +20,7 @@ PACKAGE = REPO_ROOT / "ainative_auth"
 NOT_SOURCE = shutil.ignore_patterns(
     ".git", ".venv*", "build", "dist", "*.egg-info", "__pycache__", "*.pyc", ".pytest_cache",
     ".ruff_cache", ".mypy_cache", "htmlcov", ".coverage", "db.sqlite3", ".secret_key",
-    "staticfiles", "node_modules",
+    "staticfiles", "node_modules", "test-output",
 )
 
 
@@ -80,6 +80,14 @@ def test_the_wheel_contains_every_template_of_the_source_tree(wheel):
 
     assert templates, "the app ships its email templates"
     assert templates <= set(wheel.namelist())
+
+
+def test_the_wheel_contains_the_pages_stylesheet_and_script(wheel):
+    static = source_files(PACKAGE / "static")
+
+    assert {"ainative_auth/static/ainative_auth/pages.css",
+            "ainative_auth/static/ainative_auth/pages.js"} <= static
+    assert static <= set(wheel.namelist())
 
 
 def test_the_wheel_contains_every_python_module_of_the_app(wheel):

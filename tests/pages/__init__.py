@@ -1,0 +1,1 @@
+"""Tests of AuthRequiredMiddleware and the pages (fixtures in this folder's conftest)."""
