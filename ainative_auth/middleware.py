@@ -43,7 +43,13 @@ from rest_framework.exceptions import APIException
 from rest_framework.renderers import JSONRenderer
 
 from . import browser
-from .authentication import authenticate_access_token, authenticate_api_key, bearer_token
+from .authentication import (
+    API_KEY_HEADER,
+    authenticate_access_token,
+    authenticate_api_key,
+    bearer_token,
+    presents_api_key,
+)
 from .conf import auth_settings
 from .exceptions import exception_handler
 
@@ -100,10 +106,10 @@ def authenticate(request: HttpRequest) -> HttpResponse | None:
     or return the answer for a request without a valid one."""
     auth: Any
     try:
-        # The API key decides when both headers are sent, as on the API's own endpoints.
-        raw_key = request.META.get("HTTP_X_API_KEY")
-        if raw_key is not None:
-            user, auth = authenticate_api_key(request, raw_key)
+        # The API key decides when both headers are sent, as on the API's own endpoints;
+        # an RFC 9421 signature is an API-key credential without X-API-Key.
+        if presents_api_key(request):
+            user, auth = authenticate_api_key(request, request.META.get(API_KEY_HEADER))
         else:
             token = bearer_token(request.META.get("HTTP_AUTHORIZATION"))
             if token is not None:

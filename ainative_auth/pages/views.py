@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
 from functools import wraps
 from typing import Any
 
@@ -36,25 +35,6 @@ NOTICE_KEY = "_ainative_notice"
 
 
 # --- the one place that knows what create_key/rotate_key return -----------------------
-
-
-@dataclass(frozen=True)
-class NewKey:
-    """A key to show this once: the row, the full ``ak_...`` key, its signing secret."""
-
-    key: APIKey
-    plaintext: str
-    signing_secret: str | None = None
-
-
-def new_key(result: Any) -> NewKey:
-    """``create_key``/``rotate_key``'s answer as a ``NewKey``: today a ``(key, plaintext)``
-    tuple; with request signing, a result object with ``.key``, ``.plaintext`` and
-    ``.signing_secret`` (shown only when there is one)."""
-    if isinstance(result, tuple):
-        key, plaintext = result
-        return NewKey(key, plaintext)
-    return NewKey(result.key, result.plaintext, getattr(result, "signing_secret", None) or None)
 
 
 # --- headers and guards ---------------------------------------------------------------
@@ -161,7 +141,9 @@ def login_page(request: HttpRequest) -> HttpResponse:
     errors = dict(result.errors)
     if result.ok:
         try:
-            login = accounts.login_with_password(**result.data, client=Client.of(request))
+            # django.contrib.auth.login() in browser.start sends user_logged_in.
+            login = accounts.login_with_password(**result.data, client=Client.of(request),
+                                                 announce=False)
         except Throttled as exc:
             wait = max(1, math.ceil(getattr(exc, "wait", None) or 1))
             errors[None] = f"Too many sign-in attempts. Try again in {wait} seconds."
@@ -261,7 +243,7 @@ def dashboard(request: HttpRequest, user: Any, session: RefreshSession) -> HttpR
 
 
 def _shown_once(request: HttpRequest, user: Any, session: RefreshSession,
-                created: NewKey, status: int) -> HttpResponse:
+                created: api_keys.IssuedKey, status: int) -> HttpResponse:
     # Rendered into this POST's answer, never kept anywhere to show later: the key and its
     # secret exist only in this response. The page script swaps the URL for /dashboard so
     # a reload is a GET (the key is gone), not a second POST.
@@ -279,7 +261,7 @@ def create_key(request: HttpRequest, user: Any, session: RefreshSession) -> Http
     errors = dict(result.errors)
     if result.ok:
         try:
-            created = new_key(api_keys.create_key(user, **result.data))
+            created = api_keys.create_key(user, **result.data)
         except APIError as exc:
             errors[None] = str(exc.detail)
         else:
@@ -328,7 +310,7 @@ def rotate_key(request: HttpRequest, user: Any, session: RefreshSession,
                              "it needs the new key.",
                         button=f"Rotate key {label}")
     try:
-        rotated = new_key(api_keys.rotate_key(key))
+        rotated = api_keys.rotate_key(key)
     except APIError as exc:
         _notify(request, str(exc.detail))
         return _redirect(_dashboard_url())

@@ -108,7 +108,9 @@ def _notify_existing_owner(email: str) -> None:
                   frontend_url=str(auth_settings.FRONTEND_URL))
 
 
-def login_with_password(*, email: str, password: str, client: Client = NO_CLIENT) -> LoginResult:
+def login_with_password(
+    *, email: str, password: str, client: Client = NO_CLIENT, announce: bool = True
+) -> LoginResult:
     """POST auth/login (and the login page): throttles, ``authenticate()``, a new session.
 
     Counted per IP and per address before any hashing. The credentials go through
@@ -116,6 +118,9 @@ def login_with_password(*, email: str, password: str, client: Client = NO_CLIENT
     password, unknown email and inactive user all raise the same ``InvalidCredentials``;
     the verified-email gate is only revealed after the password was right. A success
     clears the address's failure counters (never the IP's).
+
+    ``user_logged_in`` is sent unless ``announce`` is False: the login page passes False
+    because ``django.contrib.auth.login()``, which it calls next, sends it itself.
     """
     throttling.hit("login", "ip", client.ip_address)
     count_login_attempt(email)
@@ -125,7 +130,8 @@ def login_with_password(*, email: str, password: str, client: Client = NO_CLIENT
     if not auth_settings.ALLOW_UNVERIFIED_LOGIN and not get_adapter().is_email_verified(user):
         raise Forbidden("Verify your email address before logging in.", "email_not_verified")
     clear_login_failures(email)
-    user_logged_in.send(sender=user.__class__, request=client.request, user=user)
+    if announce:
+        user_logged_in.send(sender=user.__class__, request=client.request, user=user)
     return sign_in(user, client)
 
 

@@ -161,6 +161,25 @@ def test_request_user_and_auth_name_the_credential(
 
 
 @pytest.mark.django_db
+def test_an_rfc_9421_signature_without_x_api_key_opens_a_protected_path(
+    make_api_key: Any,
+) -> None:
+    from tests.signing import as_meta, sign_v2
+
+    issued = make_api_key()
+    headers = sign_v2("GET", f"http://testserver{WHOAMI}", key_id=issued.key.prefix,
+                      secret=issued.signing_secret)
+    response = Client().get(WHOAMI, **as_meta(headers))
+    assert response.status_code == 200, response.content
+    assert response.json()["id"] == issued.key.user_id
+    # A wrong signature is the API's 401, not a redirect or a pass.
+    bad = sign_v2("GET", f"http://testserver{WHOAMI}", key_id=issued.key.prefix,
+                  secret="aks_not-the-secret")
+    response = Client().get(WHOAMI, **as_meta(bad))
+    assert response.status_code == 401
+    assert response.json()["error_code"] == "signature_invalid"
+
+
 def test_the_api_key_decides_when_both_headers_are_sent(api_tokens: dict[str, Any]) -> None:
     response = Client().get(WHOAMI, HTTP_X_API_KEY="ak_wrong_wrong",
                             HTTP_AUTHORIZATION=f"Bearer {api_tokens['access_token']}")

@@ -79,6 +79,22 @@ def test_signing_in_starts_one_session_row_for_this_browser(alice: Any) -> None:
     assert RefreshSession.objects.filter(user=alice).count() == 1
 
 
+def test_signing_in_announces_the_login_once(alice: Any) -> None:
+    from django.contrib.auth.signals import user_logged_in
+
+    seen: list[Any] = []
+
+    def receiver(sender: Any, user: Any, **kwargs: Any) -> None:
+        seen.append(user.pk)
+
+    user_logged_in.connect(receiver)
+    try:
+        assert sign_in(browser_client()).status_code == 303
+    finally:
+        user_logged_in.disconnect(receiver)
+    assert seen == [alice.pk]
+
+
 def test_signing_in_rotates_the_session_id(alice: Any) -> None:
     client = browser_client()
     client.get("/login")
@@ -383,12 +399,20 @@ def test_a_created_key_is_shown_once_and_works(signed_in: Client) -> None:
     plaintext = _new_key(response)
     assert response["Cache-Control"] == "no-store"
     assert "Copy key" in _html(response)
-    assert "Signing secret" not in _html(response)  # the service gives none (yet)
+    found = re.search(r'id="new-key-secret"[^>]*value="(aks_[^"]+)"', _html(response))
+    assert found, "no signing secret on the page"
+    secret = found.group(1)
     key = APIKey.objects.get(name="deploy-bot")
     assert key.scopes == ["credits:read"] and key.expires_at is None
     ok = Client().get("/api/v1/public/credits/balance", HTTP_X_API_KEY=plaintext)
     assert ok.status_code == 200
-    assert plaintext not in _html(signed_in.get("/dashboard"))
+    # The secret shown is the key's: a v1-signed request with it passes.
+    from tests.signing import v1_headers
+
+    signed = Client().get("/api/v1/public/credits/balance", **v1_headers(plaintext, secret))
+    assert signed.status_code == 200, signed.content
+    again = _html(signed_in.get("/dashboard"))
+    assert plaintext not in again and secret not in again
 
 
 def test_empty_scopes_give_the_default_scopes_and_expiry_is_a_choice(
@@ -518,20 +542,6 @@ def test_another_users_key_or_session_is_a_404(signed_in: Client, make_user: Any
 
 def test_get_on_an_action_url_is_not_allowed(signed_in: Client) -> None:
     assert signed_in.get("/dashboard/keys").status_code == 405
-
-
-# --- the api-key result adapter -----------------------------------------------------------------
-
-
-def test_new_key_reads_todays_tuple_and_tomorrows_result_object() -> None:
-    from ainative_auth.pages.views import NewKey, new_key
-
-    key = APIKey(public_id="abc")
-    assert new_key((key, "ak_x")) == NewKey(key, "ak_x", None)
-    result = SimpleNamespace(key=key, plaintext="ak_y", signing_secret="s")
-    assert new_key(result) == NewKey(key, "ak_y", "s")
-    assert new_key(SimpleNamespace(key=key, plaintext="ak_z", signing_secret="")).signing_secret \
-        is None
 
 
 @pytest.mark.parametrize("data", [
