@@ -82,14 +82,18 @@ DEFAULTS: dict[str, Any] = {
     "API_KEY_ROTATION_OVERLAP": 0,
     # Minimum seconds between two `last_used_at` writes of one key.
     "API_KEY_LAST_USED_INTERVAL": 60,
-    # Allowed OAuth redirect URIs (exact match), per provider or for all: list or dict.
+    # Allowed OAuth redirect URIs (exact match): a list for every provider, or a dict of
+    # lists by provider id ("github", "linkedin").
     "OAUTH_REDIRECT_URIS": [],
     # Seconds an OAuth `state` from the authorize endpoint stays valid.
     "OAUTH_STATE_LIFETIME": 600,
     # Whether OAuth callbacks must present a `state` issued by the authorize endpoint.
     "OAUTH_REQUIRE_STATE": False,
-    # Timeout in seconds for calls to social providers.
+    # Timeout in seconds for each call to a social provider (connect, read, whole body).
     "OAUTH_TIMEOUT": 5,
+    # Cache alias for OAuth state (with its PKCE verifier and nonce), used codes, and the
+    # providers' discovery documents and keys; shared by all processes in production.
+    "OAUTH_CACHE": "default",
 }
 
 
