@@ -49,7 +49,8 @@ test-custom-user: $(VENV)/.installed
 	$(VENV)/bin/python -m pytest -p no:cacheprovider --ds=tests.settings_custom_user \
 	    -m "not postgres" tests/test_register.py tests/test_login.py tests/test_sessions.py \
 	    tests/test_account_state.py tests/test_api_keys.py tests/test_verify_email.py \
-	    tests/test_password_reset.py tests/test_change_password.py $(PYTEST_ARGS)
+	    tests/test_password_reset.py tests/test_change_password.py \
+	    tests/test_social_login.py tests/test_social_accounts.py $(PYTEST_ARGS)
 
 test-django6: $(VENV6)/.installed
 	$(VENV6)/bin/python -c 'import django; print("Django", django.get_version())'

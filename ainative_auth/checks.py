@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
@@ -43,6 +45,7 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list:
     if algorithm not in ("HS256", "HS384", "HS512"):
         problems.append(Error("JWT_ALGORITHM must be HS256, HS384 or HS512.",
                               id="ainative_auth.E005"))
+    problems += _check_redirect_uris(configured.get("OAUTH_REDIRECT_URIS", []))
     backends = getattr(settings, "AUTHENTICATION_BACKENDS", [])
     if "ainative_auth.backends.EmailBackend" not in backends:
         problems.append(
@@ -93,4 +96,47 @@ def _check_paths(configured: dict) -> list:
                 "before it; without them browser sessions are never accepted.",
                 hint=f"Place {ours} after {needed}.", id="ainative_auth.W003",
             ))
+    return problems
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _check_redirect_uris(configured: Any) -> list:
+    """``OAUTH_REDIRECT_URIS``: a list of absolute URLs, or a dict of such lists by
+    provider id; plain http only for loopback hosts (RFC 9700 section 2.6)."""
+    if isinstance(configured, dict):
+        lists = list(configured.values())
+    elif isinstance(configured, list | tuple):
+        lists = [configured]
+    else:
+        return [Error("OAUTH_REDIRECT_URIS must be a list of URLs or a dict of lists by "
+                      "provider id.", id="ainative_auth.E007")]
+    problems: list = []
+    for uris in lists:
+        if not isinstance(uris, list | tuple):
+            problems.append(Error("Each OAUTH_REDIRECT_URIS entry of the dict must be a list.",
+                                  id="ainative_auth.E007"))
+            continue
+        for uri in uris:
+            parts = urlsplit(uri) if isinstance(uri, str) else None
+            if parts is None or parts.scheme not in ("https", "http") or not parts.hostname:
+                problems.append(Error(f"OAUTH_REDIRECT_URIS entry {uri!r} is not an absolute "
+                                      "http(s) URL.", id="ainative_auth.E007"))
+            elif parts.fragment or "#" in uri:
+                problems.append(Error(f"OAUTH_REDIRECT_URIS entry {uri!r} has a fragment "
+                                      "(RFC 6749 section 3.1.2 forbids one).",
+                                      id="ainative_auth.E007"))
+            elif parts.scheme == "http" and not _loopback(parts.hostname):
+                problems.append(Warning(
+                    f"OAUTH_REDIRECT_URIS entry {uri!r} uses plain http.",
+                    hint="Authorization codes would travel unencrypted; use https (plain "
+                         "http is fine for localhost and 127.0.0.1).",
+                    id="ainative_auth.W004"))
     return problems

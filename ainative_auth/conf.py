@@ -85,13 +85,14 @@ DEFAULTS: dict[str, Any] = {
     # Seconds a signed request's X-Timestamp (v1) or `created` (v2) may be away from the
     # server's clock, either way; v2 nonces are remembered for twice as long.
     "SIGNATURE_MAX_AGE": 300,
-    # Allowed OAuth redirect URIs (exact match), per provider or for all: list or dict.
+    # Allowed OAuth redirect URIs (exact match): a list for every provider, or a dict of
+    # lists by provider id ("github", "linkedin").
     "OAUTH_REDIRECT_URIS": [],
     # Seconds an OAuth `state` from the authorize endpoint stays valid.
     "OAUTH_STATE_LIFETIME": 600,
     # Whether OAuth callbacks must present a `state` issued by the authorize endpoint.
     "OAUTH_REQUIRE_STATE": False,
-    # Timeout in seconds for calls to social providers.
+    # Timeout in seconds for each call to a social provider (connect, read, whole body).
     "OAUTH_TIMEOUT": 5,
     # Path prefixes AuthRequiredMiddleware guards (segment-wise: "/dashboard" covers
     # "/dashboard/keys", not "/dashboardx"); the longest matching entry of this list and
@@ -101,6 +102,9 @@ DEFAULTS: dict[str, Any] = {
     "PUBLIC_PATHS": [],
     # Where a browser without credentials is sent (with ?next=<path>); never protected.
     "LOGIN_PATH": "/login",
+    # Cache alias for OAuth state (with its PKCE verifier and nonce), used codes, and the
+    # providers' discovery documents and keys; shared by all processes in production.
+    "OAUTH_CACHE": "default",
 }
 
 

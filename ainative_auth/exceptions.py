@@ -151,6 +151,81 @@ class NotFound(APIError):
     default_detail = "Not found."
 
 
+# --- social login -------------------------------------------------------------------------
+
+
+class ProviderNotConfigured(NotFound):
+    error_code = "provider_not_configured"
+    default_detail = "This login provider is not configured."
+
+
+class InvalidRedirectURI(APIError):
+    """A ``redirect_uri`` that is not exactly one of ``OAUTH_REDIRECT_URIS``: refused before
+    anything is sent to the provider."""
+
+    error_code = "invalid_redirect_uri"
+    default_detail = "This redirect_uri is not allowed."
+
+
+class InvalidState(APIError):
+    """A ``state`` that is missing (when required), unknown, expired, already used, or issued
+    for another provider, redirect_uri or user: one 400 for all."""
+
+    error_code = "invalid_state"
+    default_detail = "The state is invalid or has expired. Start the login again."
+
+
+class InvalidCode(APIError):
+    """The provider rejected the authorization code, or it was already used here."""
+
+    error_code = "invalid_code"
+    default_detail = "The authorization code is invalid, expired or already used."
+
+
+class InvalidIDToken(Unauthorized):
+    """The provider's ID token failed validation (signature, issuer, audience, expiry,
+    nonce): a 401, as for any credential that does not verify."""
+
+    error_code = "invalid_id_token"
+    default_detail = "The provider's ID token could not be validated."
+
+
+class ProviderEmailMissing(APIError):
+    error_code = "provider_email_missing"
+    default_detail = (
+        "The provider did not share an email address this service can use. Add one at the "
+        "provider, or sign up with email and password."
+    )
+
+
+class ProviderUnavailable(APIError):
+    """The provider was unreachable, too slow, or answered with something unusable."""
+
+    status_code = status.HTTP_502_BAD_GATEWAY
+    error_code = "provider_unavailable"
+    default_detail = "The login provider is unavailable. Try again shortly."
+
+
+class AccountExists(Conflict):
+    error_code = "account_exists"
+    default_detail = (
+        "An account with this email already exists. Log in with it, then connect this "
+        "provider from your account."
+    )
+
+
+class SocialAccountTaken(Conflict):
+    error_code = "social_account_taken"
+    default_detail = "This provider account is already connected to another user."
+
+
+class LastLoginMethod(Conflict):
+    error_code = "last_login_method"
+    default_detail = (
+        "This is your only way to log in. Set a password or connect another provider first."
+    )
+
+
 class ServiceUnavailable(APIError):
     status_code = status.HTTP_503_SERVICE_UNAVAILABLE
     error_code = "service_unavailable"

@@ -8,7 +8,7 @@ from django.dispatch import Signal
 user_registered = Signal()
 
 # A session ended. Arguments: session, reason ("logout", "logout_all", "revoked",
-# "reuse_detected", "password_changed", "password_reset", "deactivated").
+# "reuse_detected", "password_changed", "password_reset", "deactivated", "account_claimed").
 session_revoked = Signal()
 
 # A rotated refresh token was presented again outside the grace window; the session is
@@ -32,3 +32,11 @@ api_key_revoked = Signal()
 
 # An API key got a new secret. Arguments: api_key, overlap (seconds the old one still works).
 api_key_rotated = Signal()
+
+# A social identity (allauth SocialAccount) was attached to a user. Arguments: user,
+# account, how ("signup": a new account; "link": an existing verified account; "claim": an
+# unverified account taken over by a provider-verified email; "connect": by the user).
+social_account_connected = Signal()
+
+# A social identity was removed by its user. Arguments: user, account (already deleted).
+social_account_disconnected = Signal()

@@ -2,7 +2,8 @@
 
 from django.urls import path
 
-from .views import accounts, api_keys, passwords, sessions, verification
+from .social_providers import SUPPORTED
+from .views import accounts, api_keys, passwords, sessions, social, verification
 
 app_name = "ainative_auth"
 
@@ -30,4 +31,21 @@ urlpatterns = [
     path("api-keys/<str:key_id>/rotate", api_keys.APIKeyRotateView.as_view(),
          name="api-key-rotate"),
     path("health", sessions.HealthView.as_view(), name="health"),
+    path("auth/providers", social.ProvidersView.as_view(), name="social-providers"),
+    path("auth/social-accounts", social.SocialAccountListView.as_view(),
+         name="social-accounts"),
+    path("auth/social-accounts/<str:account_id>", social.SocialAccountDetailView.as_view(),
+         name="social-account-detail"),
 ]
+
+# One set of routes per provider (auth/github/callback, auth/linkedin/authorize, ...): a
+# code posted to one provider's endpoint is only ever sent to that provider.
+for _provider in SUPPORTED:
+    urlpatterns += [
+        path(f"auth/{_provider}/authorize",
+             social.AuthorizeView.as_view(provider_id=_provider), name=f"{_provider}-authorize"),
+        path(f"auth/{_provider}/callback",
+             social.CallbackView.as_view(provider_id=_provider), name=f"{_provider}-callback"),
+        path(f"auth/{_provider}/connect",
+             social.ConnectView.as_view(provider_id=_provider), name=f"{_provider}-connect"),
+    ]

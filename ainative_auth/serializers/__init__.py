@@ -4,3 +4,4 @@ from .accounts import *  # noqa: F403
 from .api_keys import *  # noqa: F403
 from .email import *  # noqa: F403
 from .fields import *  # noqa: F403
+from .social import *  # noqa: F403
