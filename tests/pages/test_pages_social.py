@@ -128,31 +128,46 @@ def test_a_bad_access_token_is_refused_on_the_login_page(token: str) -> None:
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True)
 def test_sign_in_with_github_round_trip_in_a_real_browser(
-    live_server: Any, settings: Any, test_urls: None, alice: Any
+    live_server: Any, settings: Any, alice: Any
 ) -> None:
+    """The real thing: the login page's button, the API's authorize endpoint (server
+    state, PKCE), a stand-in GitHub on its own loopback port, the callback page, the API's
+    callback endpoint (code exchange, /user/emails) and the token sign-in page."""
+    from allauth.account.models import EmailAddress
+
+    from tests.oauth_standins import github_user, serving_github
+
     require_chromium()
-    _github(settings)
+    EmailAddress.objects.filter(user=alice).update(verified=True)  # links only when verified
     settings.AINATIVE_AUTH = {**settings.AINATIVE_AUTH, "OAUTH_REDIRECT_URIS": [
         f"{live_server.url}/login/github/callback"]}
-    with chromium_page(live_server.url) as page:
+    with serving_github(settings) as github, chromium_page(live_server.url) as page:
+        github.next_user = github_user(uid=777, email="alice@example.com")
         page.goto("/dashboard")
         page.get_by_role("link", name="Sign in with GitHub").click()
-        # authorize -> stand-in GitHub -> callback page -> POST callback -> /login/token
         page.wait_for_url(f"{live_server.url}/dashboard")
         assert page.get_by_role("heading", name="Dashboard").is_visible()
         assert page.get_by_role("button", name="Log out").is_visible()
+        assert page.get_by_text("alice@example.com").first.is_visible()
         screenshot(page, "dashboard-after-github")
+        # The provider saw our PKCE challenge and got the matching verifier.
+        [token_request] = github.requests_to(github.token_path)
+        assert token_request.arg("code_verifier")
+    assert alice.socialaccount_set.get().uid == "777"
 
 
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True)
 def test_a_refused_code_is_shown_on_the_callback_page(
-    live_server: Any, settings: Any, test_urls: None, alice: Any
+    live_server: Any, settings: Any, alice: Any
 ) -> None:
+    from tests.oauth_standins import serving_github
+
     require_chromium()
-    _github(settings)
-    with chromium_page(live_server.url) as page:
+    settings.AINATIVE_AUTH = {**settings.AINATIVE_AUTH, "OAUTH_REDIRECT_URIS": [
+        f"{live_server.url}/login/github/callback"]}
+    with serving_github(settings), chromium_page(live_server.url) as page:
         page.goto("/login/github/callback?code=never-issued&state=x")
-        alert = page.get_by_role("alert").filter(has_text="The code is invalid.")
+        alert = page.get_by_role("alert").filter(has_text="code")
         alert.wait_for()
         assert page.get_by_role("link", name="Back to sign in").is_visible()
