@@ -101,9 +101,15 @@ def _notify_existing_owner(email: str) -> None:
     The 409 is the one place the API says an address has an account; mailing the owner
     means probing it does not go unnoticed. Sent after commit (in the background by
     default), to the stored address only, and never for an address shared by two users.
+    At most ``ACCOUNT_EXISTS_NOTICE_RATE`` per address: the per-IP register limit alone
+    let anyone with a few IPs mail an owner again and again. Past it the 409 is the same
+    and nothing is sent (the owner has been told already).
     """
+    text = auth_settings.ACCOUNT_EXISTS_NOTICE_RATE
+    rate = throttling.Rate.parse(text) if text else None
+    within_limit = rate is None or throttling.allow("register", "notice", email, rate)
     owner = find_user_by_email(email)
-    if owner is not None:
+    if owner is not None and within_limit:
         mail_user(owner, "ainative_auth/email/account_exists",
                   frontend_url=str(auth_settings.FRONTEND_URL))
 
