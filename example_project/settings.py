@@ -64,7 +64,7 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]")
 FRONTEND_URL = os.environ.get("FRONTEND_URL", "http://localhost:3000").rstrip("/")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "example_project.apps.AdminConfig",  # django.contrib.admin, throttled login
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

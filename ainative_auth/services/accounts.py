@@ -19,7 +19,14 @@ from ..conf import auth_settings
 from ..exceptions import EmailTaken, Forbidden, InvalidCredentials
 from ..models import RefreshSession
 from ..signals import user_registered
-from ..users import build_user, check_password_policy, create_account, find_user_by_email
+from ..users import (
+    InvalidEmail,
+    build_user,
+    canonical_email,
+    check_password_policy,
+    create_account,
+    find_user_by_email,
+)
 from . import sessions
 from .mail import mail_user
 from .verification import send_verification_email
@@ -84,6 +91,30 @@ def count_login_attempt(email: str) -> None:
     ``LOGIN_LOCKOUT_RATE``. Raises 429 past either."""
     throttling.hit("login", "email", email)
     throttling.hit("login", "lockout", email, _lockout_rate())
+
+
+def login_key(login: str) -> str:
+    """The form of a typed login the throttles count: the canonical address when it is
+    one (so the admin's ``username`` and the API's ``email`` share their counters for the
+    accounts this app makes, whose username is the email), else trimmed and case-folded."""
+    login = str(login or "")[:320]
+    try:
+        return canonical_email(login)
+    except InvalidEmail:
+        return login.strip().casefold()
+
+
+def count_form_login_attempt(login: str, *, client: Client = NO_CLIENT) -> str:
+    """Count a password login made outside the API (the admin's login form, or any form
+    that calls ``authenticate()`` with a username) against the API's limits: the ``login``
+    rate per IP and per address, and ``LOGIN_LOCKOUT_RATE``. Raises 429 past any, before
+    the form checks the password; returns the key counted, for ``clear_login_failures``
+    after a success ('' for a blank login, counted per IP only)."""
+    throttling.hit("login", "ip", client.ip_address)
+    key = login_key(login)
+    if key:
+        count_login_attempt(key)
+    return key
 
 
 def clear_login_failures(email: str) -> None:
