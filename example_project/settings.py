@@ -120,6 +120,15 @@ DATABASES = {
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # Fail fast (503) when the database is down instead of hanging a worker.
     DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = 5
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # SQLite's default (deferred) transactions read first and ask for the write lock
+    # later; when two of them do, SQLite refuses one at once ("database is locked", a
+    # 503) rather than make it wait, so 10 parallel resets of one token gave one 200 and
+    # nine 503s. IMMEDIATE takes the write lock at BEGIN, and the busy timeout makes the
+    # others queue for it, then get their normal answer.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {"transaction_mode": "IMMEDIATE", "timeout": 20}
+    )
 
 _cache_url = os.environ.get("CACHE_URL") or os.environ.get("REDIS_URL")
 if _cache_url:
