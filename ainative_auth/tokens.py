@@ -99,6 +99,17 @@ def decode_access_token(token: str) -> dict[str, Any]:
             raise InvalidAccessToken(f"missing {name}")
     if claims["iat"] > clock.time() + int(auth_settings.JWT_LEEWAY):
         raise InvalidAccessToken("issued in the future")
+    # We never issue a token living longer than ACCESS_TOKEN_LIFETIME: an `exp` of 2**70
+    # (or any lifetime past the setting) is not one of ours, whatever its signature says.
+    # Lowering the setting therefore also shortens tokens already issued.
+    if not 0 < claims["exp"] - claims["iat"] <= int(auth_settings.ACCESS_TOKEN_LIFETIME):
+        raise InvalidAccessToken("lifetime out of range")
+    # PyJWT accepts an `aud` list that merely contains ours, and compares `iss` only when
+    # it is a string; we write both as strings and accept exactly those (RFC 8725 3.9).
+    if claims.get("aud") != auth_settings.JWT_AUDIENCE or type(claims.get("aud")) is not str:
+        raise InvalidAccessToken("wrong audience")
+    if claims.get("iss") != auth_settings.JWT_ISSUER or type(claims.get("iss")) is not str:
+        raise InvalidAccessToken("wrong issuer")
     for name in ("sub", "sid", "jti"):
         value = claims.get(name)
         if not isinstance(value, str) or not value or len(value) > 64:

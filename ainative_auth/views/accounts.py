@@ -1,20 +1,18 @@
 from __future__ import annotations
 
-from typing import Any
-
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
-from rest_framework.parsers import FormParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from ..adapter import get_adapter
 from ..client import Client
-from ..parsers import StrictJSONParser
+from ..parsers import StrictFormParser, StrictJSONParser
 from ..permissions import HasScope
 from ..serializers import (
     ErrorSerializer,
+    LoginFormSerializer,
     LoginSerializer,
     ProfileUpdateSerializer,
     RegisterSerializer,
@@ -42,20 +40,18 @@ class RegisterView(BaseAPIView):
 
 
 class LoginView(BaseAPIView):
-    # JSON {email, password}, or the OAuth2 password form (username=&password=).
-    parser_classes = [StrictJSONParser, FormParser]
+    # JSON {email, password}, or the OAuth2 password form (username= or email=, password=).
+    parser_classes = [StrictJSONParser, StrictFormParser]
 
     @extend_schema(
         request={"application/json": LoginSerializer,
-                 "application/x-www-form-urlencoded": LoginSerializer},
+                 "application/x-www-form-urlencoded": LoginFormSerializer},
         responses={200: TokenResponseSerializer, 403: ErrorSerializer, **ERRORS},
         summary="Log in with email and password",
     )
     def post(self, request: Request) -> Response:
-        data: Any = request.data
-        if request.content_type.startswith("application/x-www-form-urlencoded"):
-            data = {"email": data.get("username"), "password": data.get("password")}
-        serializer = LoginSerializer(data=data)
+        form = request.content_type.startswith("application/x-www-form-urlencoded")
+        serializer = (LoginFormSerializer if form else LoginSerializer)(data=request.data)
         serializer.is_valid(raise_exception=True)
         result = accounts.login_with_password(**serializer.validated_data,
                                               client=Client.of(request))
