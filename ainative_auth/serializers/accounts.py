@@ -62,7 +62,10 @@ class RefreshSerializer(serializers.Serializer):
 
 
 class ProfileUpdateSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
-    name = StrictCharField(allow_blank=True)
+    """PATCH users/me: a partial update, so every field is optional and ``{}`` changes
+    nothing; an unknown field is a 400."""
+
+    name = StrictCharField(allow_blank=True, required=False)
 
     def validate_name(self, value: str) -> str:
         return RegisterSerializer.validate_name(self, value)  # type: ignore[arg-type]
@@ -88,6 +91,10 @@ class TokenResponseSerializer(serializers.Serializer):
 
 class DetailSerializer(serializers.Serializer):
     detail = serializers.CharField()
+
+
+class LogoutAllSerializer(DetailSerializer):
+    revoked = serializers.IntegerField(help_text="How many sessions were revoked.")
 
 
 class ErrorItemSerializer(serializers.Serializer):

@@ -166,9 +166,12 @@ def login_with_password(*, email: str, password: str, client: Client = NO_CLIENT
     return sign_in(user, client)
 
 
-def update_profile(user: Any, *, name: str) -> Any:
-    """Change ``user``'s name. Only the name's own columns are written, so a profile
-    update racing a password change or a deactivation cannot undo it."""
+def update_profile(user: Any, *, name: str | None = None) -> Any:
+    """Change ``user``'s name (``None``: leave it; PATCH ``{}`` changes nothing). Only the
+    name's own columns are written, so a profile update racing a password change or a
+    deactivation cannot undo it."""
+    if name is None:
+        return user
     adapter = get_adapter()
     adapter.set_name(user, name)
     user.save(update_fields=adapter.name_fields())
