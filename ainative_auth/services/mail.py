@@ -104,6 +104,9 @@ class _Stats:
         with self._lock:
             self._counts.clear()
 
+    def _after_fork(self) -> None:
+        self._lock = threading.Lock()  # the parent's thread may have held it
+
 
 _stats = _Stats()
 
@@ -312,6 +315,7 @@ _worker = _MailWorker()
 # A forked child (gunicorn --preload) starts with an empty queue, a fresh lock and no
 # thread: the parent's thread, and whatever lock state it had, are not the child's.
 os.register_at_fork(after_in_child=_worker._reset)
+os.register_at_fork(after_in_child=_stats._after_fork)
 
 
 def flush_mail(timeout: float | None = None) -> bool:
