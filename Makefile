@@ -58,6 +58,7 @@ test-django6: $(VENV6)/.installed
 
 bench: $(VENV)/.installed
 	$(VENV)/bin/python benchmarks/run.py
+	$(VENV)/bin/python benchmarks/parity.py --mail
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check ainative_auth example_project tests benchmarks

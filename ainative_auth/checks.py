@@ -41,6 +41,12 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list:
                 Rate.parse(rate)
             except ValueError as exc:
                 problems.append(Error(str(exc), id="ainative_auth.E004"))
+    for key in ("LOGIN_LOCKOUT_RATE", "ACCOUNT_EXISTS_NOTICE_RATE"):
+        if configured.get(key) is not None:
+            try:
+                Rate.parse(configured[key])
+            except ValueError as exc:
+                problems.append(Error(f"{key}: {exc}", id="ainative_auth.E004"))
     algorithm = configured.get("JWT_ALGORITHM", DEFAULTS["JWT_ALGORITHM"])
     if algorithm not in ("HS256", "HS384", "HS512"):
         problems.append(Error("JWT_ALGORITHM must be HS256, HS384 or HS512.",

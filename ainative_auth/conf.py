@@ -53,6 +53,10 @@ DEFAULTS: dict[str, Any] = {
     # Ceiling on consecutive failed logins per account (a success or a password reset
     # clears it), on top of the `login` rate; None disables it. NIST 800-63B: at most 100.
     "LOGIN_LOCKOUT_RATE": "100/day",
+    # Most "someone tried to register with your address" notices one address receives
+    # (registering an existing address is otherwise a way to mail its owner at will);
+    # None disables the limit.
+    "ACCOUNT_EXISTS_NOTICE_RATE": "3/day",
     # Number of trusted reverse proxies in front of Django (0 = use REMOTE_ADDR only).
     "TRUSTED_PROXY_COUNT": 0,
     # Cache alias used for throttle counters.

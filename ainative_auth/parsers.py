@@ -1,7 +1,8 @@
-"""A JSON parser that turns every malformed body into a 400, never a 500.
+"""Parsers that turn every malformed body into a 400, never a 500.
 
 DRF's ``JSONParser`` lets ``RecursionError`` from deeply nested JSON escape (a 500),
-silently keeps the last of duplicate keys, and accepts any top-level value.
+silently keeps the last of duplicate keys, and accepts any top-level value. DRF's
+``FormParser`` keeps every value of a repeated key and ``.get()`` answers the last one.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from typing import Any
 
 from django.utils.http import parse_header_parameters
 from rest_framework.exceptions import ParseError
-from rest_framework.parsers import JSONParser
+from rest_framework.parsers import FormParser, JSONParser
 
 MAX_DEPTH = 32
 
@@ -79,4 +80,19 @@ class StrictJSONParser(JSONParser):
         if not isinstance(data, dict):
             raise ParseError("The JSON body must be an object.")
         _depth(data, MAX_DEPTH)
+        return data
+
+
+class StrictFormParser(FormParser):
+    """``application/x-www-form-urlencoded`` (the OAuth2 password form of login); a key sent
+    twice (``username=a&username=b``) is 400, as duplicate JSON keys are:
+    a proxy that reads the first value and a server that reads the last would otherwise
+    disagree about who is logging in."""
+
+    def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None
+              ) -> Any:
+        data = super().parse(stream, media_type, parser_context)
+        for key, values in data.lists():
+            if len(values) > 1:
+                raise ParseError(f"Duplicate key {key!r} in the form body.")
         return data

@@ -111,6 +111,12 @@ def decode_access_token(token: str) -> dict[str, Any]:
         token, tuple(verification_keys()), algorithm, auth_settings.JWT_AUDIENCE,
         auth_settings.JWT_ISSUER, leeway,
     )
+    # We never issue a token living longer than ACCESS_TOKEN_LIFETIME: an `exp` of 2**70
+    # (or any lifetime past the setting) is not one of ours, whatever its signature says.
+    # Judged per call (the setting is read at use time), so lowering it also shortens
+    # tokens already issued.
+    if not 0 < claims["exp"] - claims["iat"] <= int(auth_settings.ACCESS_TOKEN_LIFETIME):
+        raise InvalidAccessToken("lifetime out of range")
     now = clock.time()
     if claims["exp"] <= now - leeway:
         raise InvalidAccessToken("expired")
@@ -148,6 +154,12 @@ def _verified_claims(
             raise InvalidAccessToken(f"missing {name}")
     if "nbf" in claims and type(claims["nbf"]) is not int:
         raise InvalidAccessToken("bad nbf")
+    # PyJWT accepts an `aud` list that merely contains ours, and compares `iss` only when
+    # it is a string; we write both as strings and accept exactly those (RFC 8725 3.9).
+    if type(claims.get("aud")) is not str or claims["aud"] != audience:
+        raise InvalidAccessToken("wrong audience")
+    if type(claims.get("iss")) is not str or claims["iss"] != issuer:
+        raise InvalidAccessToken("wrong issuer")
     for name in ("sub", "sid", "jti"):
         value = claims.get(name)
         if not isinstance(value, str) or not value or len(value) > 64:

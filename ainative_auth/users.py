@@ -163,10 +163,12 @@ def find_user_by_email(email: str) -> Any | None:
         get_user_model()._default_manager.filter(**{f"{field}__iexact": canonical})
         .order_by("pk")[:2]
     )
-    if len(candidates) != 1:
-        return None
-    user = candidates[0]
-    return user if same_address(canonical, getattr(user, field, "") or "") else None
+    user = candidates[0] if len(candidates) == 1 else None
+    # The re-check runs (on the address itself) when nothing matched too, so a known
+    # address costs no more than an unknown one (R55: forgot-password, resend).
+    stored = (getattr(user, field, "") or "") if user is not None else canonical
+    matches = same_address(canonical, stored)
+    return user if user is not None and matches else None
 
 
 def email_taken(email: str) -> bool:

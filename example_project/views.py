@@ -27,12 +27,18 @@ class CreditsBalanceView(APIView):
     permission_classes = [IsAuthenticated, HasScope.require("credits:read")]
 
     @extend_schema(
-        responses=inline_serializer("CreditsBalance", {
-            "balance": serializers.IntegerField(),
-            "currency": serializers.CharField(),
-            "user_id": serializers.IntegerField(),
-        }),
+        responses={
+            200: inline_serializer("CreditsBalance", {
+                "balance": serializers.IntegerField(),
+                "currency": serializers.CharField(),
+                "user_id": serializers.IntegerField(),
+            }),
+            # 401, 403 (a key without credits:read), 429 (the key's rate) and 503 are
+            # added by ainative_auth.schema.AutoSchema, from the classes above.
+        },
         summary="The caller's credit balance (example of a protected endpoint)",
+        description="An API key needs the scope `credits:read`; a JWT session is not "
+                    "scope-limited.",
     )
     def get(self, request: Request) -> Response:
         # A real project would read its ledger here; the example has none.

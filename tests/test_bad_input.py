@@ -235,6 +235,50 @@ def test_login_by_form_with_a_wrong_password_is_the_generic_401(make_user: Any) 
     assert response.json()["error_code"] == "invalid_credentials"
 
 
+@pytest.mark.parametrize("body", [
+    "username=alice%40example.com&username=mallory%40example.com&password=x",
+    "username=alice%40example.com&password=" + PASSWORD.replace(" ", "+") + "&password=other",
+    "email=alice%40example.com&email=alice%40example.com&password=x",
+])
+def test_a_repeated_form_key_at_login_is_a_400_as_a_duplicate_json_key_is(
+        make_user: Any, body: str, hash_ops: list[str]) -> None:
+    # F10: a first-wins proxy and a last-wins server must not disagree on who logs in.
+    make_user()
+    hash_ops.clear()
+    before = state()
+
+    response = APIClient().post("/api/v1/auth/login", body, content_type=FORM)
+    duplicate_json = APIClient().post(
+        "/api/v1/auth/login", b'{"email": "alice@example.com", "email": "m@example.com", '
+        b'"password": "x"}', content_type=JSON)
+
+    assert_rejected(response, before, codes=("malformed_request",))
+    assert (response.status_code, response.json()["error_code"]) == (
+        duplicate_json.status_code, duplicate_json.json()["error_code"])
+    assert hash_ops == []
+
+
+def test_the_login_form_takes_the_address_as_username_or_as_email(make_user: Any) -> None:
+    make_user()
+    for name in ("username", "email"):
+        response = APIClient().post("/api/v1/auth/login",
+                                    urlencode({name: "Alice@Example.com", "password": PASSWORD}),
+                                    content_type=FORM)
+        assert response.status_code == 200, (name, response.content)
+
+
+def test_a_login_form_with_both_username_and_email_is_a_400(make_user: Any) -> None:
+    make_user()
+    before = state()
+
+    response = APIClient().post("/api/v1/auth/login", urlencode(
+        {"username": "alice@example.com", "email": "alice@example.com", "password": PASSWORD}),
+        content_type=FORM)
+
+    assert_rejected(response, before, codes=("validation_error",))
+    assert [e["field"] for e in response.json()["errors"]] == ["email"]
+
+
 def test_an_oversized_login_form_is_a_413(make_user: Any) -> None:
     make_user()
     before = state()
@@ -262,6 +306,11 @@ def test_an_empty_body_without_a_content_type_is_a_validation_error(target: Targ
 
     response = target.send(b"", "")
 
+    if target.name == "users-me":
+        # PATCH is a partial update: no body changes nothing (as `{}` does).
+        assert response.status_code == 200, response.content
+        assert state() == before
+        return
     assert_rejected(response, before, codes=("validation_error",))
 
 
@@ -327,7 +376,8 @@ def test_an_oversized_field_is_a_400(target: Target) -> None:
 
 def test_a_missing_field_is_a_400_naming_it(target: Target) -> None:
     before = state()
-    required = [f for f in target.valid if f != "name" or target.name == "users-me"]
+    # `name` is optional at registration, and PATCH users/me is a partial update.
+    required = [f for f in target.valid if f != "name"]
     for field in required:
         response = target.send_json({k: v for k, v in target.valid.items() if k != field})
 
@@ -517,3 +567,24 @@ def test_a_client_sent_forwarded_for_does_not_escape_the_per_ip_limit(
     assert int(throttled["Retry-After"]) >= 1
     # Another peer address is a different client.
     assert attempt(4, REMOTE_ADDR="198.51.100.8").status_code == 401
+
+
+# --- CORS (R6) ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("origin", ["https://evil.example", "null", "http://localhost:3000"])
+def test_no_origin_is_granted_cross_origin_access(bearer_client: APIClient, origin: str) -> None:
+    # Nothing is reflected, not even the frontend's own origin: a project that serves an
+    # SPA from another origin allows exactly that one with django-cors-headers (README).
+    preflight = APIClient().options(
+        "/api/v1/auth/login", HTTP_ORIGIN=origin, HTTP_ACCESS_CONTROL_REQUEST_METHOD="POST",
+        HTTP_ACCESS_CONTROL_REQUEST_HEADERS="content-type, authorization")
+    me = bearer_client.get("/api/v1/users/me", HTTP_ORIGIN=origin)
+    login = APIClient().post("/api/v1/auth/login", {"email": "alice@example.com",
+                                                    "password": PASSWORD},
+                             format="json", HTTP_ORIGIN=origin)
+
+    assert me.status_code == login.status_code == 200
+    for response in (preflight, me, login):
+        granted = [name for name in response.headers if name.lower().startswith("access-control-")]
+        assert granted == [], (origin, response.status_code, granted)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import smtplib
 import subprocess
 import sys
 import time
@@ -18,6 +19,7 @@ from ainative_auth.services import mail as mail_service
 from ainative_auth.services.passwords import request_password_reset
 from tests.conftest import PASSWORD
 from tests.mail_backends import FailingEmailBackend, FlakyEmailBackend, SlowEmailBackend
+from tests.recording_mail import RecordingBackend
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -38,7 +40,12 @@ def background(settings):
     """Send mail from the background thread, as production does by default."""
     settings.AINATIVE_AUTH = {**settings.AINATIVE_AUTH, "SEND_MAIL_IN_BACKGROUND": True}
     yield
+    RecordingBackend.release()
     assert mail_service.flush_mail(timeout=10), "background mail still queued"
+
+
+def refused(code: int) -> smtplib.SMTPRecipientsRefused:
+    return smtplib.SMTPRecipientsRefused({"x@example.com": (code, b"No (test)")})
 
 
 @pytest.mark.parametrize("prefix", PREFIXES)
@@ -65,13 +72,13 @@ def test_each_message_has_a_text_and_an_html_part(prefix):
 def test_a_project_can_override_the_templates(register, settings, tmp_path: Path):
     folder = tmp_path / "ainative_auth" / "email"
     folder.mkdir(parents=True)
-    (folder / "verify_email_subject.txt").write_text("Welcome aboard, {{ name }}")
+    (folder / "verify_email_subject.txt").write_text("Welcome aboard, {{ email }}")
     (folder / "verify_email_message.txt").write_text("{% autoescape off %}Go: {{ url }}"
                                                       "{% endautoescape %}")
     settings.TEMPLATES = [{**settings.TEMPLATES[0], "DIRS": [str(tmp_path)]}]
     register(name="Alice")
     message = mail.outbox[-1]
-    assert message.subject == "Welcome aboard, Alice"
+    assert message.subject == "Welcome aboard, alice@example.com"
     assert message.body.startswith("Go: https://app.example.com/verify-email?token=")
     # The HTML part is still the app's, as the project did not override it.
     assert "Verify my email address" in message.alternatives[0][0]
@@ -167,6 +174,114 @@ def test_background_sending_gives_up_and_logs(make_user, background, mail_backen
     assert FailingEmailBackend.attempts == 2
     messages = [r.getMessage() for r in caplog.records]
     assert any("attempt 2 of 2" in m and "SMTPConnectError" in m for m in messages)
+
+
+def test_a_good_message_goes_out_before_any_retry_of_twenty_undeliverable_ones(
+        api, make_user, register, background, mail_backend, monkeypatch, caplog):
+    """Issue 8: three undeliverable registrations held a real user's reset mail 126 s,
+    while the one sender slept through each retry. Retries are scheduled now: a message
+    due later never holds one due now. No wall clock is involved: the first send is held
+    until all 21 messages are queued, and retries are due at once (delay 0), so a sender
+    that retried in line would deliver them before the good message."""
+    make_user()
+    settle()
+    monkeypatch.setattr(mail_service, "RETRY_DELAYS", (0.0, 0.0))
+    mail_service.reset_stats()
+    bad = {f"bounce{i}@example.com": refused(550) for i in range(10)}  # no such user
+    bad |= {f"later{i}@example.com": refused(451) for i in range(10)}  # try again later
+    RecordingBackend.reset(bad, gate=True)
+    mail_backend("tests.recording_mail.RecordingBackend")
+
+    with caplog.at_level(logging.INFO, logger="ainative_auth"):
+        for address in bad:
+            assert register(email=address).status_code == 201
+        assert api.post(FORGOT, {"email": "alice@example.com"}, format="json").status_code == 200
+        RecordingBackend.release()
+        assert mail_service.flush_mail(timeout=10)
+
+    attempts = RecordingBackend.attempts
+    # First attempts in arrival order, then the good message, then the retries.
+    assert attempts[:21] == [*bad, "alice@example.com"]
+    assert sorted(attempts[21:]) == sorted([f"later{i}@example.com" for i in range(10)] * 2)
+    # A 5xx refusal is permanent: tried once. A 4xx is tried 1 + len(RETRY_DELAYS) times.
+    assert all(attempts.count(a) == 1 for a in bad if a.startswith("bounce"))
+    assert all(attempts.count(a) == 3 for a in bad if a.startswith("later"))
+    assert [m.to for m in mail.outbox] == [["alice@example.com"]]
+    assert mail_service.stats() == {"queued": 21, "sent": 1, "retried": 20,
+                                    "failed_permanent": 10, "failed_transient": 10,
+                                    "dropped": 0, "pending": 0}
+    errors = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
+    assert sum("permanent error, not retried" in m for m in errors) == 10
+    assert sum("giving up" in m for m in errors) == 10
+    # Nothing logged names an address.
+    assert not any("@example.com" in r.getMessage() for r in caplog.records)
+
+
+@pytest.mark.parametrize("error", [
+    UnicodeEncodeError("ascii", "zoë", 2, 3, "ordinal not in range(128)"),
+    ValueError('Invalid address "a@b"'),
+    smtplib.SMTPRecipientsRefused({"a@b": (550, b"5.1.1 unknown")}),
+    smtplib.SMTPSenderRefused(553, b"sender refused", "no-reply@localhost"),
+    smtplib.SMTPDataError(554, b"rejected"),
+    smtplib.SMTPNotSupportedError("SMTPUTF8 not supported"),
+], ids=lambda e: type(e).__name__)
+def test_encoding_and_address_errors_are_permanent_and_not_retried(
+        make_user, background, mail_backend, monkeypatch, caplog, error):
+    make_user()
+    settle()
+    monkeypatch.setattr(mail_service, "RETRY_DELAYS", (0.0, 0.0, 0.0))
+    mail_service.reset_stats()
+    RecordingBackend.reset({"alice@example.com": error})
+    mail_backend("tests.recording_mail.RecordingBackend")
+    with caplog.at_level(logging.ERROR, logger="ainative_auth"):
+        request_password_reset("alice@example.com")
+        assert mail_service.flush_mail(timeout=10)
+    assert RecordingBackend.attempts == ["alice@example.com"]
+    assert mail_service.stats()["failed_permanent"] == 1
+    assert mail_service.stats()["retried"] == 0
+    assert any("permanent error, not retried" in r.getMessage() for r in caplog.records)
+
+
+@pytest.mark.parametrize("error", [
+    smtplib.SMTPRecipientsRefused({"a@b": (451, b"greylisted")}),
+    smtplib.SMTPServerDisconnected("Connection unexpectedly closed"),
+    smtplib.SMTPConnectError(421, "Service not available"),
+    smtplib.SMTPDataError(452, b"insufficient storage"),
+    ConnectionRefusedError(111, "Connection refused"),
+    TimeoutError("timed out"),
+], ids=lambda e: type(e).__name__)
+def test_connection_errors_and_4xx_answers_are_transient(error):
+    assert not mail_service.is_permanent(error)
+
+
+def test_a_full_queue_refuses_with_a_log_line_and_a_count(make_user, background, mail_backend,
+                                                          monkeypatch, caplog):
+    make_user()
+    settle()
+    monkeypatch.setattr(mail_service, "QUEUE_SIZE", 2)
+    mail_service.reset_stats()
+    RecordingBackend.reset(gate=True)
+    mail_backend("tests.recording_mail.RecordingBackend")
+    with caplog.at_level(logging.ERROR, logger="ainative_auth"):
+        for _ in range(4):
+            request_password_reset("alice@example.com")
+        RecordingBackend.release()
+        assert mail_service.flush_mail(timeout=10)
+    counts = mail_service.stats()
+    assert counts["queued"] + counts["dropped"] == 4
+    assert counts["dropped"] >= 2 and counts["sent"] == counts["queued"]
+    logged = [r.getMessage() for r in caplog.records]
+    assert sum("mail queue full" in m for m in logged) == counts["dropped"]
+
+
+def test_inline_sending_counts_what_it_sends_and_what_fails(make_user, mail_backend):
+    mail_service.reset_stats()
+    make_user()  # its verification mail goes out inline
+    RecordingBackend.reset({"alice@example.com": refused(451)})
+    mail_backend("tests.recording_mail.RecordingBackend")
+    request_password_reset("alice@example.com")
+    counts = mail_service.stats()
+    assert (counts["sent"], counts["failed_transient"], counts["retried"]) == (1, 1, 0)
 
 
 def test_inline_sending_tries_once_and_logs(make_user, smtp_down, caplog):

@@ -5,6 +5,8 @@ from __future__ import annotations
 import io
 import json
 import re
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -166,3 +168,180 @@ def test_the_schema_passes_spectacular_validation_without_warnings(tmp_path: Any
 
     assert "Warning" not in stderr.getvalue(), stderr.getvalue()
     assert yaml.safe_load(target.read_text())["paths"]
+
+
+# --- the schema agrees with the server (issue 8, item 7) -------------------------------
+
+README = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+CREDITS = "/api/v1/public/credits/balance"
+# Public endpoints that count every call against a throttle scope.
+THROTTLED_PUBLIC = {"/api/v1/auth/register", "/api/v1/auth/login", "/api/v1/auth/refresh",
+                    "/api/v1/auth/forgot-password", "/api/v1/auth/reset-password",
+                    "/api/v1/auth/verify-email", "/api/v1/auth/resend-verification"}
+
+
+def operations(schema: dict[str, Any], paths: Any = None) -> Iterator[tuple[str, str, dict]]:
+    for path in paths if paths is not None else [*expected_operations(), CREDITS]:
+        for method, operation in schema["paths"][path].items():
+            if method in HTTP_METHODS:
+                yield path, method, operation
+
+
+def concrete(path: str) -> str:
+    return re.sub(r"\{\w+\}", "Zz0123456789", path)  # a well-formed id nobody has
+
+
+def test_the_login_form_documents_username_and_email_and_the_server_takes_both(
+        schema: dict[str, Any], make_user: Any) -> None:
+    body = schema["paths"]["/api/v1/auth/login"]["post"]["requestBody"]["content"]
+    form = resolve(schema, body["application/x-www-form-urlencoded"]["schema"])
+    assert {"username", "email", "password"} <= set(form["properties"])
+    assert "username" not in form.get("required", []) and "email" not in form.get(
+        "required", [])  # either one
+    json_body = resolve(schema, body["application/json"]["schema"])
+    assert set(json_body["required"]) == {"email", "password"}
+    make_user()
+    for name in ("username", "email"):
+        response = APIClient().post("/api/v1/auth/login",
+                                    f"{name}=alice%40example.com&password=correct+horse+"
+                                    "battery+staple",
+                                    content_type="application/x-www-form-urlencoded")
+        assert response.status_code == 200, (name, response.content)
+
+
+def test_patch_me_is_a_partial_update_in_the_schema_and_on_the_server(
+        schema: dict[str, Any], bearer_client: APIClient) -> None:
+    body = schema["paths"]["/api/v1/users/me"]["patch"]["requestBody"]["content"]
+    patch = resolve(schema, body["application/json"]["schema"])
+    assert "name" in patch["properties"] and "name" not in patch.get("required", [])
+    before = bearer_client.get("/api/v1/users/me").json()
+    response = bearer_client.patch("/api/v1/users/me", {}, format="json")
+    assert response.status_code == 200, response.content
+    assert response.json() == before
+    renamed = bearer_client.patch("/api/v1/users/me", {"name": "Alicia"}, format="json")
+    assert renamed.json()["name"] == "Alicia"
+
+
+def _request_component(schema: dict[str, Any], path: str, method: str) -> dict[str, Any]:
+    body = schema["paths"][path][method]["requestBody"]["content"]["application/json"]
+    return resolve(schema, body["schema"])
+
+
+@pytest.mark.parametrize("path,method,body", [
+    ("/api/v1/users/me", "patch", {"name": "x"}),
+    ("/api/v1/api-keys", "post", {"name": "x"}),
+    ("/api/v1/api-keys/{key_id}", "patch", {"name": "x"}),
+    ("/api/v1/auth/register", "post", {"email": "new@example.com",
+                                       "password": "correct horse battery staple"}),
+    ("/api/v1/auth/login", "post", {"email": "alice@example.com", "password": "x"}),
+])
+def test_a_body_says_additional_properties_false_exactly_when_the_server_refuses_them(
+        schema: dict[str, Any], bearer_client: APIClient, path: str, method: str,
+        body: dict[str, Any]) -> None:
+    target = path
+    if "{key_id}" in path:
+        created = bearer_client.post("/api/v1/api-keys", {"name": "k"}, format="json")
+        target = path.replace("{key_id}", created.json()["id"])
+    response = getattr(bearer_client, method)(target, {**body, "surprise": 1}, format="json")
+    refused = response.status_code == 400 and any(
+        e["field"] == "surprise" for e in response.json().get("errors", []))
+    component = _request_component(schema, path, method)
+    assert (component.get("additionalProperties") is False) == refused, (
+        path, method, response.status_code)
+
+
+def test_only_operations_that_take_an_api_key_advertise_the_scheme(
+        schema: dict[str, Any], api_key: Any) -> None:
+    """Ask the server: each operation, with a '*' key and no body. Refused keys get 403
+    session_required / insufficient_scope before anything else runs (nothing changes)."""
+    client = APIClient()
+    client.credentials(HTTP_X_API_KEY=api_key[1])
+    checked = 0
+    for path, method, operation in operations(schema):
+        security = operation.get("security", [])
+        if not any("bearerAuth" in requirement for requirement in security) or {} in security:
+            continue  # a public endpoint (perhaps with an optional Bearer, like authorize)
+        response = client.generic(method.upper(), concrete(path), "{}",
+                                  content_type="application/json")
+        refused = response.status_code == 403 and response.json()["error_code"] in (
+            "session_required", "insufficient_scope")
+        advertised = any("apiKeyAuth" in requirement for requirement in security)
+        assert advertised == (not refused), (method, path, response.status_code)
+        checked += 1
+    assert checked >= 15
+
+
+def test_the_credits_endpoint_documents_its_errors(schema: dict[str, Any]) -> None:
+    responses = schema["paths"][CREDITS]["get"]["responses"]
+    assert {"200", "401", "403", "429", "503"} <= set(responses)
+
+
+def test_every_operation_documents_the_errors_it_can_give(schema: dict[str, Any]) -> None:
+    public = public_paths()
+    for path, method, operation in operations(schema):
+        codes = set(operation["responses"])
+        expected = {"503"}
+        if "requestBody" in operation:
+            expected |= {"400", "415"}
+        if path not in public:
+            expected |= {"401", "429"}  # credentials checked; the X-API-Key check throttles
+        if path in THROTTLED_PUBLIC:
+            expected.add("429")
+        assert expected <= codes, (method, path, sorted(expected - codes))
+
+
+@pytest.mark.parametrize("path,body", [
+    ("/api/v1/auth/register", {"email": "n@example.com", "password": "x" * 12}),
+    ("/api/v1/auth/login", {"email": "n@example.com", "password": "x"}),
+    ("/api/v1/auth/refresh", {"refresh_token": "x"}),
+    ("/api/v1/auth/forgot-password", {"email": "n@example.com"}),
+    ("/api/v1/auth/reset-password", {"token": "x", "new_password": "x" * 12}),
+    ("/api/v1/auth/verify-email", {"token": "x"}),
+    ("/api/v1/auth/resend-verification", {"email": "n@example.com"}),
+])
+def test_a_public_endpoint_that_answers_429_documents_it(
+        schema: dict[str, Any], throttle_rates: Any, path: str, body: dict) -> None:
+    throttle_rates(**{scope: "1/minute" for scope in (
+        "login", "register", "refresh", "forgot_password", "reset_password", "verify_email",
+        "resend_verification")})
+    statuses = {APIClient().post(path, body, format="json").status_code for _ in range(3)}
+    assert 429 in statuses
+    assert "429" in schema["paths"][path]["post"]["responses"]
+
+
+def test_the_readme_endpoint_table_agrees_with_the_schema_on_success_codes(
+        schema: dict[str, Any]) -> None:
+    def shape(path: str) -> str:
+        return re.sub(r"\{\w+\}", "{}", path)
+
+    documented = {(method, shape(path)): operation
+                  for path, method, operation in operations(schema, schema["paths"])}
+    rows = re.findall(r"^\| ((?:GET|POST|PATCH|DELETE|PUT)(?: / (?:GET|POST|PATCH|DELETE))*) "
+                      r"`([^`]+)`[^|]*\|[^|]*\| ([^|]*) \|", README, flags=re.M)
+    def alternatives(path: str) -> list[str]:
+        # `auth/{github,linkedin}/callback?x=` stands for both providers' paths.
+        path = path.partition("?")[0]
+        found = re.search(r"\{(\w+(?:,\w+)+)\}", path)
+        if found is None:
+            return [path]
+        return [path[:found.start()] + name + path[found.end():]
+                for name in found.group(1).split(",")]
+
+    checked = 0
+    for methods, row_path, success in rows:
+        codes = re.findall(r"\b(2\d\d)\b", success)
+        if not codes:
+            continue  # e.g. the schema endpoint itself
+        methods = methods.split(" / ")
+        # One code per method ("200 / 200 / 204"), or all of one method's codes
+        # ("201 social account (200 if already yours)").
+        expected = ([{code} for code in codes] if len(methods) > 1 else [set(codes)])
+        if len(expected) != len(methods):
+            expected = [{codes[0]}] * len(methods)
+        for path in alternatives(row_path):
+            for method, wanted in zip(methods, expected, strict=True):
+                operation = documented[(method.lower(), shape(PREFIX + path))]
+                successes = {c for c in operation["responses"] if c.startswith("2")}
+                assert successes == wanted, (method, path, wanted, successes)
+                checked += 1
+    assert checked >= 20

@@ -34,12 +34,38 @@ class LoginSerializer(serializers.Serializer):
     password = PasswordField()
 
 
+class LoginFormSerializer(serializers.Serializer):
+    """The OAuth2 password form of login: the address as ``username`` (RFC 6749 section
+    4.3.2; what OAuth2 clients send) or as ``email``, exactly one of them."""
+
+    username = StrictEmailField(required=False, help_text="The account's email address.")
+    email = StrictEmailField(required=False, help_text="Or the address under this name.")
+    password = PasswordField()
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        given = [name for name in ("username", "email") if name in attrs]
+        if not given:
+            raise serializers.ValidationError(
+                {"username": ["Send the email address as username (or as email)."]},
+                code="required",
+            )
+        if len(given) > 1:
+            raise serializers.ValidationError(
+                {"email": ["Send the address once: as username or as email, not both."]},
+                code="ambiguous",
+            )
+        return {"email": attrs[given[0]], "password": attrs["password"]}
+
+
 class RefreshSerializer(serializers.Serializer):
     refresh_token = StrictCharField(max_length=512)
 
 
 class ProfileUpdateSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
-    name = StrictCharField(allow_blank=True)
+    """PATCH users/me: a partial update, so every field is optional and ``{}`` changes
+    nothing; an unknown field is a 400."""
+
+    name = StrictCharField(allow_blank=True, required=False)
 
     def validate_name(self, value: str) -> str:
         return RegisterSerializer.validate_name(self, value)  # type: ignore[arg-type]
@@ -65,6 +91,10 @@ class TokenResponseSerializer(serializers.Serializer):
 
 class DetailSerializer(serializers.Serializer):
     detail = serializers.CharField()
+
+
+class LogoutAllSerializer(DetailSerializer):
+    revoked = serializers.IntegerField(help_text="How many sessions were revoked.")
 
 
 class ErrorItemSerializer(serializers.Serializer):

@@ -19,7 +19,14 @@ from ..conf import auth_settings
 from ..exceptions import EmailTaken, Forbidden, InvalidCredentials
 from ..models import RefreshSession
 from ..signals import user_registered
-from ..users import build_user, check_password_policy, create_account, find_user_by_email
+from ..users import (
+    InvalidEmail,
+    build_user,
+    canonical_email,
+    check_password_policy,
+    create_account,
+    find_user_by_email,
+)
 from . import sessions
 from .mail import mail_user
 from .verification import send_verification_email
@@ -86,6 +93,30 @@ def count_login_attempt(email: str) -> None:
     throttling.hit("login", "lockout", email, _lockout_rate())
 
 
+def login_key(login: str) -> str:
+    """The form of a typed login the throttles count: the canonical address when it is
+    one (so the admin's ``username`` and the API's ``email`` share their counters for the
+    accounts this app makes, whose username is the email), else trimmed and case-folded."""
+    login = str(login or "")[:320]
+    try:
+        return canonical_email(login)
+    except InvalidEmail:
+        return login.strip().casefold()
+
+
+def count_form_login_attempt(login: str, *, client: Client = NO_CLIENT) -> str:
+    """Count a password login made outside the API (the admin's login form, or any form
+    that calls ``authenticate()`` with a username) against the API's limits: the ``login``
+    rate per IP and per address, and ``LOGIN_LOCKOUT_RATE``. Raises 429 past any, before
+    the form checks the password; returns the key counted, for ``clear_login_failures``
+    after a success ('' for a blank login, counted per IP only)."""
+    throttling.hit("login", "ip", client.ip_address)
+    key = login_key(login)
+    if key:
+        count_login_attempt(key)
+    return key
+
+
 def clear_login_failures(email: str) -> None:
     """After a successful login or password reset: the account's counters start again.
 
@@ -101,9 +132,15 @@ def _notify_existing_owner(email: str) -> None:
     The 409 is the one place the API says an address has an account; mailing the owner
     means probing it does not go unnoticed. Sent after commit (in the background by
     default), to the stored address only, and never for an address shared by two users.
+    At most ``ACCOUNT_EXISTS_NOTICE_RATE`` per address: the per-IP register limit alone
+    let anyone with a few IPs mail an owner again and again. Past it the 409 is the same
+    and nothing is sent (the owner has been told already).
     """
+    text = auth_settings.ACCOUNT_EXISTS_NOTICE_RATE
+    rate = throttling.Rate.parse(text) if text else None
+    within_limit = rate is None or throttling.allow("register", "notice", email, rate)
     owner = find_user_by_email(email)
-    if owner is not None:
+    if owner is not None and within_limit:
         mail_user(owner, "ainative_auth/email/account_exists",
                   frontend_url=str(auth_settings.FRONTEND_URL))
 
@@ -135,9 +172,12 @@ def login_with_password(
     return sign_in(user, client)
 
 
-def update_profile(user: Any, *, name: str) -> Any:
-    """Change ``user``'s name. Only the name's own columns are written, so a profile
-    update racing a password change or a deactivation cannot undo it."""
+def update_profile(user: Any, *, name: str | None = None) -> Any:
+    """Change ``user``'s name (``None``: leave it; PATCH ``{}`` changes nothing). Only the
+    name's own columns are written, so a profile update racing a password change or a
+    deactivation cannot undo it."""
+    if name is None:
+        return user
     adapter = get_adapter()
     adapter.set_name(user, name)
     user.save(update_fields=adapter.name_fields())

@@ -4,29 +4,48 @@
 transaction commits (at once outside a transaction), so a rolled-back request mails
 nothing. With ``SEND_MAIL_IN_BACKGROUND`` (the default) a worker thread of this process
 does the sending: SMTP latency never shows in a response's timing (a forgot-password for
-a known address takes as long as one for an unknown address), a slow or dead SMTP server
-never holds a request, and a failed send is retried a few times, then logged. Mail still
-queued when the process exits is waited for briefly, then lost: a project that needs
-delivery to survive restarts overrides ``adapter.send_mail`` to put the message on its
-task queue. With the setting off, sending happens inline after commit, once, and a
-failure is logged.
+a known address takes as long as one for an unknown address), and a slow or dead SMTP
+server never holds a request. With the setting off, sending happens inline after commit,
+once.
 
-Log lines name the template and the user id, not the address, and never the link (it
-holds a token).
+Failures, in background mode:
+
+- A *transient* failure (connection refused or dropped, timeout, an SMTP 4xx answer) is
+  retried after each of ``RETRY_DELAYS``. Retries are *scheduled*, never slept through: the
+  worker keeps a queue ordered by due time, so while one message waits for its retry every
+  other message goes out. One unmailable address cannot hold back anyone else's mail.
+- A *permanent* failure (the server refused the recipient or the message with a 5xx, an
+  address or header that cannot be encoded, a broken template) is not retried: sending
+  the same message again can only fail the same way.
+- Nothing is dropped silently. Every message given up, and every message refused because
+  ``QUEUE_SIZE`` messages are already waiting, is logged at ERROR and counted in
+  ``stats()``. Mail still queued when the process exits is waited for
+  ``EXIT_FLUSH_TIMEOUT`` seconds, then logged as lost: a project that needs delivery to
+  survive restarts overrides ``adapter.send_mail`` to put the message on its task queue.
+
+Log lines name the template and the user id, never the address or the link (it holds a
+token); SMTP errors are logged by class and code only, as their text often quotes the
+address.
 """
 
 from __future__ import annotations
 
 import atexit
+import heapq
+import itertools
 import logging
 import os
-import queue
+import re
+import smtplib
 import threading
 import time
+import unicodedata
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import connections, transaction
+from django.template import TemplateDoesNotExist, TemplateSyntaxError
 
 from ..adapter import get_adapter
 from ..conf import auth_settings
@@ -34,12 +53,16 @@ from ..users import email_of
 
 logger = logging.getLogger("ainative_auth")
 
-# Seconds to wait before each retry of a failed send, in background mode.
+# Seconds to wait before each retry of a transiently failed send, in background mode.
 RETRY_DELAYS: tuple[float, ...] = (2.0, 10.0, 30.0)
-# Messages waiting in the background queue beyond this are dropped (and logged).
+# Most messages waiting (first attempts and scheduled retries together, the one being sent
+# included); beyond it a new message is refused, logged at ERROR and counted.
 QUEUE_SIZE = 1000
 # Seconds the process waits at exit for queued mail.
 EXIT_FLUSH_TIMEOUT = 10.0
+
+# What stats() reports; see the README's "Mail delivery" section.
+COUNTERS = ("queued", "sent", "retried", "failed_permanent", "failed_transient", "dropped")
 
 
 @dataclass(frozen=True)
@@ -48,17 +71,70 @@ class MailJob:
     to: str
     context: dict[str, Any] = field(default_factory=dict)
     user_id: Any = None
+    # The recipient account (``mail_user``): ``user`` and ``name`` are added to the
+    # context when the message is rendered, off the request (see ``mail_name``).
+    user: Any = None
 
     @property
     def label(self) -> str:
         return f"{self.template_prefix.rsplit('/', 1)[-1]} mail for user {self.user_id}"
 
+    def render_context(self) -> dict[str, Any]:
+        if self.user is None:
+            return self.context
+        return {"user": self.user, "name": mail_name(self.user), **self.context}
+
+
+class _Stats:
+    """Process-wide counters of what happened to mail (``stats()``)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._counts: Counter[str] = Counter()
+
+    def add(self, name: str) -> None:
+        with self._lock:
+            self._counts[name] += 1
+
+    def snapshot(self) -> dict[str, int]:
+        with self._lock:
+            return {name: self._counts[name] for name in COUNTERS}
+
+    def reset(self) -> None:
+        with self._lock:
+            self._counts.clear()
+
+    def _after_fork(self) -> None:
+        self._lock = threading.Lock()  # the parent's thread may have held it
+
+
+_stats = _Stats()
+
+
+def stats() -> dict[str, int]:
+    """Counters of this process's mail since it started (or since ``reset_stats()``).
+
+    ``queued``: messages accepted by the background sender; ``sent``: handed to the email
+    backend without error; ``retried``: retries scheduled after a transient failure;
+    ``failed_permanent``: given up at the first permanent failure; ``failed_transient``:
+    given up after the last retry; ``dropped``: refused because the queue was full;
+    ``pending``: messages waiting right now (due, being sent, or scheduled for a retry).
+    Every ``failed_*`` and ``dropped`` message was also logged at ERROR.
+    """
+    return {**_stats.snapshot(), "pending": _worker.pending()}
+
+
+def reset_stats() -> None:
+    """Zero the counters (``pending`` is not a counter and stays)."""
+    _stats.reset()
+
 
 def send_after_commit(
-    template_prefix: str, to: str, context: dict[str, Any], *, user_id: Any = None
+    template_prefix: str, to: str, context: dict[str, Any], *, user_id: Any = None,
+    user: Any = None,
 ) -> None:
     """Send ``template_prefix`` to ``to`` after the current transaction commits."""
-    job = MailJob(template_prefix, to, dict(context), user_id)
+    job = MailJob(template_prefix, to, dict(context), user_id, user)
     # robust: nothing raised while queueing may break the commit's other callbacks.
     transaction.on_commit(lambda: dispatch(job), robust=True)
 
@@ -70,82 +146,176 @@ def dispatch(job: MailJob) -> None:
         deliver(job)
 
 
-def deliver(job: MailJob, retry_delays: tuple[float, ...] = ()) -> bool:
-    """Send ``job`` now, retrying after each of ``retry_delays``; True once it went out."""
-    attempts = len(retry_delays) + 1
-    for attempt in range(1, attempts + 1):
-        try:
-            get_adapter().send_mail(job.template_prefix, job.to, job.context)
-        except Exception as exc:  # noqa: BLE001 - SMTP, DNS, template: log, never raise
-            last = attempt == attempts
-            logger.error(
-                "could not send %s (attempt %d of %d): %s: %s",
-                job.label, attempt, attempts, type(exc).__name__, exc,
-                exc_info=last,
-            )
-            if not last:
-                time.sleep(retry_delays[attempt - 1])
-        else:
-            if attempt > 1:
-                logger.info("sent %s on attempt %d", job.label, attempt)
-            return True
-    return False
+# --- one attempt ----------------------------------------------------------------------
+
+
+def is_permanent(exc: BaseException) -> bool:
+    """Whether sending the same message again can only fail the same way.
+
+    SMTP answers carry their own verdict: 5xx is permanent, 4xx transient (RFC 5321
+    section 4.2.1), also per recipient. Encoding and address errors (``UnicodeError``,
+    Django's ``BadHeaderError`` and "Invalid address", all ``ValueError``s), a server
+    without SMTPUTF8 for a non-ASCII address, and template errors are permanent.
+    Everything else (connection refused, reset or timed out: ``OSError``s) is transient.
+    """
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        codes = [_smtp_code(answer) for answer in exc.recipients.values()]
+        return bool(codes) and all(code >= 500 for code in codes)
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return 500 <= exc.smtp_code < 600
+    if isinstance(exc, smtplib.SMTPNotSupportedError):
+        return True
+    return isinstance(exc, (ValueError, TypeError, LookupError, TemplateDoesNotExist,
+                            TemplateSyntaxError))
+
+
+def _smtp_code(answer: Any) -> int:
+    try:
+        return int(answer[0])
+    except (TypeError, ValueError, IndexError):
+        return 0
+
+
+def _describe(exc: BaseException) -> str:
+    """The error's class and SMTP code(s): their text often quotes the address."""
+    name = type(exc).__name__
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        codes = sorted({_smtp_code(answer) for answer in exc.recipients.values()})
+        return f"{name} {', '.join(map(str, codes))}"
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return f"{name} {exc.smtp_code}"
+    if isinstance(exc, (ValueError, smtplib.SMTPException)):
+        return name
+    return f"{name}: {str(exc)[:200]}"
+
+
+def _attempt(job: MailJob, attempt: int, attempts: int) -> str:
+    """Send ``job`` once; "sent", "retry" (transient failure, ``attempt < attempts``) or
+    "failed". Never raises: a failed message is logged and counted here."""
+    try:
+        get_adapter().send_mail(job.template_prefix, job.to, job.render_context())
+    except Exception as exc:  # noqa: BLE001 - SMTP, DNS, template, adapter: log, never raise
+        permanent = is_permanent(exc)
+        if not permanent and attempt < attempts:
+            logger.warning("could not send %s (attempt %d of %d): %s; retrying later",
+                           job.label, attempt, attempts, _describe(exc))
+            return "retry"
+        _stats.add("failed_permanent" if permanent else "failed_transient")
+        logger.error(
+            "could not send %s (attempt %d of %d): %s; %s",
+            job.label, attempt, attempts, _describe(exc),
+            "permanent error, not retried" if permanent else "giving up",
+            # A traceback only for what is not a plain SMTP/encoding outcome: a bug.
+            exc_info=not isinstance(exc, (OSError, ValueError)),
+        )
+        return "failed"
+    _stats.add("sent")
+    if attempt > 1:
+        logger.info("sent %s on attempt %d", job.label, attempt)
+    return "sent"
+
+
+def deliver(job: MailJob) -> bool:
+    """Send ``job`` now, once (inline mode); True if it went out."""
+    return _attempt(job, 1, 1) == "sent"
+
+
+# --- the background sender ------------------------------------------------------------
 
 
 class _MailWorker:
-    """One daemon thread per process draining a bounded queue of mail jobs."""
+    """One daemon thread per process sending from a queue ordered by due time.
+
+    New messages are due at once; a transient failure puts the message back, due after
+    its retry delay. The thread sends whatever is due first and sleeps only when nothing
+    is due, so a message waiting for its retry never delays another one.
+    """
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._queue: queue.Queue[MailJob] = queue.Queue(QUEUE_SIZE)
+        self._reset()
+
+    def _reset(self) -> None:
+        self._cond = threading.Condition()
+        # (due on time.monotonic(), sequence number, job, attempt number)
+        self._heap: list[tuple[float, int, MailJob, int]] = []
+        self._seq = itertools.count()
+        self._sending = 0
         self._thread: threading.Thread | None = None
-        self._pid = os.getpid()
+
+    def pending(self) -> int:
+        with self._cond:
+            return len(self._heap) + self._sending
 
     def submit(self, job: MailJob) -> None:
-        self._ensure_running()
-        try:
-            self._queue.put_nowait(job)
-        except queue.Full:
-            logger.error("mail queue full; dropped %s", job.label)
-
-    def _ensure_running(self) -> None:
-        with self._lock:
-            if self._pid != os.getpid():
-                # A forked worker (gunicorn --preload): the parent's thread is not ours.
-                self._queue = queue.Queue(QUEUE_SIZE)
-                self._thread, self._pid = None, os.getpid()
+        with self._cond:
+            if len(self._heap) + self._sending >= QUEUE_SIZE:
+                _stats.add("dropped")
+                logger.error("mail queue full (%d messages waiting); dropped %s",
+                             QUEUE_SIZE, job.label)
+                return
+            _stats.add("queued")
+            self._push(time.monotonic(), job, 1)
             if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(
-                    target=self._run, args=(self._queue,), name="ainative-auth-mail",
-                    daemon=True,
-                )
+                self._thread = threading.Thread(target=self._run, name="ainative-auth-mail",
+                                                daemon=True)
                 self._thread.start()
 
-    @staticmethod
-    def _run(jobs: queue.Queue[MailJob]) -> None:
+    def _push(self, due: float, job: MailJob, attempt: int) -> None:
+        # The sequence number keeps equal due times first in, first out.
+        heapq.heappush(self._heap, (due, next(self._seq), job, attempt))
+        self._cond.notify_all()
+
+    def _next(self) -> tuple[MailJob, int]:
+        with self._cond:
+            while True:
+                now = time.monotonic()
+                if self._heap and self._heap[0][0] <= now:
+                    _, _, job, attempt = heapq.heappop(self._heap)
+                    self._sending += 1
+                    return job, attempt
+                self._cond.wait(self._heap[0][0] - now if self._heap else None)
+
+    def _run(self) -> None:
         while True:
-            job = jobs.get()
+            job, attempt = self._next()
+            outcome = "failed"
+            delays = RETRY_DELAYS
             try:
-                deliver(job, RETRY_DELAYS)
+                outcome = _attempt(job, attempt, len(delays) + 1)
             finally:
-                # Templates or a custom adapter may have used the database from this thread.
-                connections.close_all()
-                jobs.task_done()
+                try:
+                    # Templates or a custom adapter may have used the database here.
+                    connections.close_all()
+                except Exception:  # noqa: BLE001 - never let the sender thread die
+                    logger.warning("could not close database connections after mail")
+                with self._cond:
+                    self._sending -= 1
+                    if outcome == "retry":
+                        self._retry(job, attempt, delays)
+                    self._cond.notify_all()
+
+    def _retry(self, job: MailJob, attempt: int, delays: tuple[float, ...]) -> None:
+        # Always room: the message's own place in the queue (``_sending``) was just freed.
+        _stats.add("retried")
+        self._push(time.monotonic() + delays[attempt - 1], job, attempt + 1)
 
     def flush(self, timeout: float | None = None) -> bool:
-        """Wait until every queued message was handled; False if ``timeout`` ran out."""
-        jobs = self._queue
+        """Wait until no message is waiting (retries included); False if ``timeout`` ran out."""
         deadline = None if timeout is None else time.monotonic() + timeout
-        with jobs.all_tasks_done:
-            while jobs.unfinished_tasks:
+        with self._cond:
+            while self._heap or self._sending:
                 remaining = None if deadline is None else deadline - time.monotonic()
                 if remaining is not None and remaining <= 0:
                     return False
-                jobs.all_tasks_done.wait(remaining)
+                self._cond.wait(remaining)
         return True
 
 
 _worker = _MailWorker()
+# A forked child (gunicorn --preload) starts with an empty queue, a fresh lock and no
+# thread: the parent's thread, and whatever lock state it had, are not the child's.
+os.register_at_fork(after_in_child=_worker._reset)
+os.register_at_fork(after_in_child=_stats._after_fork)
 
 
 def flush_mail(timeout: float | None = None) -> bool:
@@ -153,25 +323,64 @@ def flush_mail(timeout: float | None = None) -> bool:
     return _worker.flush(timeout)
 
 
-atexit.register(flush_mail, EXIT_FLUSH_TIMEOUT)
+def _flush_at_exit() -> None:
+    if not flush_mail(EXIT_FLUSH_TIMEOUT):
+        logger.error("process exiting with %d mail message(s) unsent; they are lost",
+                     _worker.pending())
+
+
+atexit.register(_flush_at_exit)
+
+
+# --- what the flows call ----------------------------------------------------------------
+
+# Characters after which a mail client may turn text into a link: a URL scheme, "www.",
+# an address, or a dot (ASCII or one of the dots IDNA maps to ".") followed by letters,
+# as in "evil.example".
+_LINK_LIKE = re.compile(r"://|www\.|@|[.\u3002\uff0e\uff61][^\W\d_]{2,}", re.IGNORECASE)
+
+
+def mail_name(user: Any) -> str:
+    """The greeting name for mail to ``user``: '' unless their address is verified, and
+    then only as one plain line, and '' if it could read as a link.
+
+    ``name`` is typed by whoever registered, and mail goes out from this service's domain
+    to an address nobody has proven yet: printed verbatim, it would let anyone mail
+    attacker-written text (lines, links) to any address. So an unverified address gets
+    no name at all, and a verified one gets it flattened to one line of plain words.
+    """
+    adapter = get_adapter()
+    if not adapter.is_email_verified(user):
+        return ""
+    return plain_line(adapter.get_name(user))
+
+
+def plain_line(text: str) -> str:
+    """``text`` as one line: control, format and separator characters become spaces, runs
+    of spaces one; '' if what is left could read as a link."""
+    cleaned = "".join(
+        " " if unicodedata.category(char)[0] in "CZ" else char
+        for char in unicodedata.normalize("NFKC", str(text or ""))
+    )
+    cleaned = " ".join(cleaned.split())
+    return "" if _LINK_LIKE.search(cleaned) else cleaned
 
 
 def mail_user(user: Any, template_prefix: str, **context: Any) -> None:
     """Mail ``user`` at their stored address (never a spelling someone typed), after commit.
 
-    Every template gets ``user``, ``name`` and ``email`` besides ``context``. Nothing is
-    sent to a user without an address.
+    Every template gets ``user``, ``name`` (``mail_name``: empty for an unverified address)
+    and ``email`` besides ``context``. Nothing is sent to a user without an address.
+    Templates must not print other user-typed fields (``user.first_name``, say): ``name``
+    is the one safe for mail to an unproven address. The name is looked up when the
+    message is rendered (in the background by default), so a request that mails costs
+    no more than one that does not.
     """
     email = email_of(user)
     if not email:
         return
-    adapter = get_adapter()
-    send_after_commit(
-        template_prefix,
-        email,
-        {"user": user, "name": adapter.get_name(user), "email": email, **context},
-        user_id=user.pk,
-    )
+    send_after_commit(template_prefix, email, {"email": email, **context}, user_id=user.pk,
+                      user=user)
 
 
 def mail_link(

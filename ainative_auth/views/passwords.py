@@ -2,24 +2,26 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from ..authentication import session_token
 from ..client import Client
 from ..permissions import IsSessionAuthenticated
+from ..schema import THROTTLED, error
 from ..serializers import (
     ChangePasswordSerializer,
     DetailSerializer,
     EmailRequestSerializer,
-    ErrorSerializer,
     ResetPasswordSerializer,
 )
 from ..services import passwords
 from .base import AuthenticatedAPIView, BaseAPIView
 
-ERRORS = {code: OpenApiResponse(ErrorSerializer) for code in (400, 415, 429)}
+# 400, 415 and 503 (and, on authenticated views, 401/403/429) are added by
+# ainative_auth.schema.AutoSchema.
+THROTTLE = {429: error(THROTTLED)}
 
 FORGOT_ANSWER = {
     "detail": "If an account with this address exists, a link to reset its password "
@@ -30,7 +32,7 @@ FORGOT_ANSWER = {
 class ForgotPasswordView(BaseAPIView):
     @extend_schema(
         request=EmailRequestSerializer,
-        responses={200: DetailSerializer, **ERRORS},
+        responses={200: DetailSerializer, **THROTTLE},
         summary="Mail a password-reset link",
         description="The same 200 for every well-formed address, known or not.",
     )
@@ -45,7 +47,7 @@ class ForgotPasswordView(BaseAPIView):
 class ResetPasswordView(BaseAPIView):
     @extend_schema(
         request=ResetPasswordSerializer,
-        responses={200: DetailSerializer, **ERRORS},
+        responses={200: DetailSerializer, **THROTTLE},
         summary="Set a new password with the token from the reset mail",
         description="400 `validation_error` naming `new_password` for a password the "
                     "validators refuse; 400 `token_invalid` for a garbage, expired or used "
@@ -64,11 +66,11 @@ class ChangePasswordView(AuthenticatedAPIView):
 
     @extend_schema(
         request=ChangePasswordSerializer,
-        responses={200: DetailSerializer, 401: ErrorSerializer, 403: ErrorSerializer,
-                   **ERRORS},
+        responses={200: DetailSerializer, **THROTTLE},
         summary="Change the password of the logged-in user",
         description="400 `invalid_current_password` when `current_password` is wrong. "
-                    "Every other session is logged out; this one keeps working.",
+                    "Every other session is logged out; this one keeps working. Needs a "
+                    "user session: an API key is 403 `session_required`.",
     )
     def post(self, request: Request) -> Response:
         serializer = ChangePasswordSerializer(data=request.data)

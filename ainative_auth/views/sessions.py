@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from django.db import connection
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -10,10 +10,11 @@ from ..authentication import session_token
 from ..client import Client
 from ..exceptions import NotFound, ServiceUnavailable
 from ..permissions import IsSessionAuthenticated
+from ..schema import THROTTLED, error
 from ..serializers import (
     DetailSerializer,
-    ErrorSerializer,
     HealthSerializer,
+    LogoutAllSerializer,
     RefreshSerializer,
     SessionSerializer,
     TokenResponseSerializer,
@@ -25,8 +26,13 @@ from .base import AuthenticatedAPIView, BaseAPIView
 class RefreshView(BaseAPIView):
     @extend_schema(
         request=RefreshSerializer,
-        responses={200: TokenResponseSerializer,
-                   **{c: OpenApiResponse(ErrorSerializer) for c in (400, 401, 429)}},
+        responses={
+            200: TokenResponseSerializer,
+            401: error("`refresh_token_invalid` (unknown, expired, revoked) or "
+                       "`refresh_token_reused` (an already-rotated token: the session is "
+                       "now revoked)."),
+            429: error(THROTTLED),
+        },
         summary="Rotate a refresh token",
     )
     def post(self, request: Request) -> Response:
@@ -42,7 +48,7 @@ class SessionAPIView(AuthenticatedAPIView):
 
 
 class LogoutView(SessionAPIView):
-    @extend_schema(request=None, responses={200: DetailSerializer, 401: ErrorSerializer},
+    @extend_schema(request=None, responses={200: DetailSerializer},
                    summary="Log out: revoke this session")
     def post(self, request: Request) -> Response:
         sessions.revoke_session(session_token(request).session, "logout")
@@ -50,7 +56,7 @@ class LogoutView(SessionAPIView):
 
 
 class LogoutAllView(SessionAPIView):
-    @extend_schema(request=None, responses={200: DetailSerializer, 401: ErrorSerializer},
+    @extend_schema(request=None, responses={200: LogoutAllSerializer},
                    summary="Log out everywhere: revoke every session of this user")
     def post(self, request: Request) -> Response:
         count = sessions.revoke_all_sessions(request.user, "logout_all")
@@ -58,7 +64,7 @@ class LogoutAllView(SessionAPIView):
 
 
 class SessionListView(SessionAPIView):
-    @extend_schema(responses={200: SessionSerializer(many=True), 401: ErrorSerializer},
+    @extend_schema(responses={200: SessionSerializer(many=True)},
                    summary="List this user's live sessions")
     def get(self, request: Request) -> Response:
         data = SessionSerializer(
@@ -70,8 +76,8 @@ class SessionListView(SessionAPIView):
 
 
 class SessionDetailView(SessionAPIView):
-    @extend_schema(request=None, responses={204: None, 401: ErrorSerializer,
-                                            404: ErrorSerializer},
+    @extend_schema(request=None,
+                   responses={204: None, 404: error("`not_found`: no such session of yours.")},
                    summary="Revoke one of this user's sessions")
     def delete(self, request: Request, session_id: str) -> Response:
         if not sessions.revoke_user_session(request.user, session_id):
@@ -80,7 +86,8 @@ class SessionDetailView(SessionAPIView):
 
 
 class HealthView(BaseAPIView):
-    @extend_schema(responses={200: HealthSerializer, 503: ErrorSerializer},
+    @extend_schema(responses={200: HealthSerializer,
+                              503: error("`service_unavailable`: the database is down.")},
                    summary="Liveness and database check")
     def get(self, request: Request) -> Response:
         try:

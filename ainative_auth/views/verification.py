@@ -2,21 +2,22 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from ..client import Client
+from ..schema import THROTTLED, error
 from ..serializers import (
     DetailSerializer,
     EmailRequestSerializer,
-    ErrorSerializer,
     VerifyEmailSerializer,
 )
 from ..services import verification
 from .base import BaseAPIView
 
-ERRORS = {code: OpenApiResponse(ErrorSerializer) for code in (400, 415, 429)}
+# 400, 415 and 503 are added by ainative_auth.schema.AutoSchema.
+THROTTLE = {429: error(THROTTLED)}
 
 RESEND_ANSWER = {
     "detail": "If this address belongs to an account that still needs verifying, "
@@ -27,7 +28,7 @@ RESEND_ANSWER = {
 class VerifyEmailView(BaseAPIView):
     @extend_schema(
         request=VerifyEmailSerializer,
-        responses={200: DetailSerializer, **ERRORS},
+        responses={200: DetailSerializer, **THROTTLE},
         summary="Verify an email address with the token from the mail",
         description="400 `token_invalid` for a garbage, expired or used token, or one made "
                     "for an address the account no longer has. Issues no tokens.",
@@ -42,7 +43,7 @@ class VerifyEmailView(BaseAPIView):
 class ResendVerificationView(BaseAPIView):
     @extend_schema(
         request=EmailRequestSerializer,
-        responses={200: DetailSerializer, **ERRORS},
+        responses={200: DetailSerializer, **THROTTLE},
         summary="Mail a new verification link",
         description="The same 200 for known, unknown and already-verified addresses.",
     )
