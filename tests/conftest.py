@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -24,6 +25,31 @@ def pytest_collection_modifyitems(config: Any, items: list) -> None:
             item.add_marker(pytest.mark.skip(reason="needs DATABASE_URL=postgres://..."))
         if "redis" in item.keywords and not on_redis:
             item.add_marker(pytest.mark.skip(reason="needs REDIS_URL=redis://..."))
+
+
+def assert_error(
+    response: Any, status: int, code: str | None = None, *,
+    codes: tuple[str, ...] = (), challenge: str | None = None,
+) -> dict[str, Any]:
+    """The error body every endpoint answers with: ``status``, JSON, ``error_code`` equal
+    to ``code`` (or one of ``codes``), a non-empty ``detail``; a 401 carries
+    ``WWW-Authenticate`` (starting with ``challenge`` when given), a 429 a positive integer
+    ``Retry-After``. Returns the body."""
+    assert response.status_code == status, response.content[:300]
+    assert response["Content-Type"].startswith("application/json"), response["Content-Type"]
+    body = json.loads(response.content)  # also for a bare HttpResponse, not only the client's
+    if code is not None:
+        assert body["error_code"] == code, body
+    if codes:
+        assert body["error_code"] in codes, body
+    assert isinstance(body["detail"], str) and body["detail"], body
+    if status == 401:
+        assert "WWW-Authenticate" in response
+        if challenge is not None:
+            assert response["WWW-Authenticate"].startswith(challenge), response["WWW-Authenticate"]
+    if status == 429:
+        assert response["Retry-After"].isdigit() and int(response["Retry-After"]) > 0
+    return dict(body)
 
 
 @pytest.fixture(autouse=True)
@@ -275,14 +301,23 @@ def smtp_down(mail_backend: Callable[..., None]) -> None:
     mail_backend("tests.mail_backends.FailingEmailBackend")
 
 
+class AuthSettings:
+    """What the ``auth_settings`` fixture gives: ``auth_settings(KEY=value, ...)`` sets
+    ``AINATIVE_AUTH`` keys for one test, ``auth_settings.rates(scope=rate, ...)`` sets
+    ``THROTTLE_RATES`` entries (merged per scope, as ``conf`` merges them)."""
+
+    def __init__(self, settings: Any) -> None:
+        self._settings = settings
+
+    def __call__(self, **values: Any) -> None:
+        self._settings.AINATIVE_AUTH = {**self._settings.AINATIVE_AUTH, **values}
+
+    def rates(self, **rates: str | None) -> None:
+        current = self._settings.AINATIVE_AUTH
+        self(THROTTLE_RATES={**current.get("THROTTLE_RATES", {}), **rates})
+
+
 @pytest.fixture
-def throttle_rates(settings: Any) -> Callable[..., None]:
-    """``throttle_rates(forgot_password="2/hour")``: lower some limits for one test."""
-
-    def _set(**rates: str | None) -> None:
-        current = settings.AINATIVE_AUTH
-        settings.AINATIVE_AUTH = {
-            **current, "THROTTLE_RATES": {**current.get("THROTTLE_RATES", {}), **rates}
-        }
-
-    return _set
+def auth_settings(settings: Any) -> AuthSettings:
+    """Override ``AINATIVE_AUTH`` for one test (pytest-django's ``settings`` undoes it)."""
+    return AuthSettings(settings)

@@ -10,7 +10,7 @@ from rest_framework.test import APIClient
 
 from ainative_auth.models import RefreshSession
 
-from .conftest import PASSWORD
+from .conftest import PASSWORD, assert_error
 
 pytestmark = pytest.mark.django_db
 
@@ -29,12 +29,6 @@ def refresh(token: str) -> Any:
 
 def log_in(email: str = "alice@example.com", password: str = PASSWORD) -> Any:
     return APIClient().post(LOGIN, {"email": email, "password": password}, format="json")
-
-
-def assert_401(response: Any, code: str) -> None:
-    assert response.status_code == 401, response.content
-    assert response.json()["error_code"] == code
-    assert "WWW-Authenticate" in response
 
 
 def deactivate(user: Any) -> None:
@@ -56,7 +50,7 @@ def test_a_deactivated_users_access_token_is_401_on_the_next_request(alice: Any)
 
     deactivate(alice)
 
-    assert_401(get_me(body["access_token"]), "token_invalid")
+    assert_error(get_me(body["access_token"]), 401, "token_invalid")
 
 
 def test_a_deactivated_users_refresh_token_is_401(alice: Any) -> None:
@@ -64,7 +58,7 @@ def test_a_deactivated_users_refresh_token_is_401(alice: Any) -> None:
 
     deactivate(alice)
 
-    assert_401(refresh(body["refresh_token"]), "refresh_token_invalid")
+    assert_error(refresh(body["refresh_token"]), 401, "refresh_token_invalid")
 
 
 def test_a_deactivated_user_cannot_log_in_and_learns_nothing_about_why(
@@ -76,7 +70,7 @@ def test_a_deactivated_user_cannot_log_in_and_learns_nothing_about_why(
     deactivate(alice)
     response = log_in()
 
-    assert_401(response, "invalid_credentials")
+    assert_error(response, 401, "invalid_credentials")
     assert response.content == wrong_password.content
     assert RefreshSession.objects.filter(user=alice).count() == 0
 
@@ -87,8 +81,8 @@ def test_a_deactivation_by_queryset_update_still_locks_the_user_out(alice: Any) 
 
     get_user_model()._default_manager.filter(pk=alice.pk).update(is_active=False)
 
-    assert_401(get_me(body["access_token"]), "token_invalid")
-    assert_401(refresh(body["refresh_token"]), "refresh_token_invalid")
+    assert_error(get_me(body["access_token"]), 401, "token_invalid")
+    assert_error(refresh(body["refresh_token"]), 401, "refresh_token_invalid")
 
 
 def test_deactivation_ends_the_users_sessions_for_good(alice: Any, make_user: Any) -> None:
@@ -100,8 +94,8 @@ def test_deactivation_ends_the_users_sessions_for_good(alice: Any, make_user: An
     alice.is_active = True
     alice.save()
 
-    assert_401(get_me(body["access_token"]), "token_invalid")
-    assert_401(refresh(body["refresh_token"]), "refresh_token_invalid")
+    assert_error(get_me(body["access_token"]), 401, "token_invalid")
+    assert_error(refresh(body["refresh_token"]), 401, "refresh_token_invalid")
     assert RefreshSession.objects.get(user=alice).revoke_reason == "deactivated"
     assert get_me(bobs["access_token"]).status_code == 200
     assert RefreshSession.objects.get(user=bob).revoked_at is None
@@ -125,9 +119,9 @@ def test_a_deleted_users_tokens_are_401_not_404_or_500(alice: Any) -> None:
 
     alice.delete()
 
-    assert_401(get_me(body["access_token"]), "token_invalid")
-    assert_401(refresh(body["refresh_token"]), "refresh_token_invalid")
-    assert_401(log_in(), "invalid_credentials")
+    assert_error(get_me(body["access_token"]), 401, "token_invalid")
+    assert_error(refresh(body["refresh_token"]), 401, "refresh_token_invalid")
+    assert_error(log_in(), 401, "invalid_credentials")
 
 
 # --- no default accounts (R50) ------------------------------------------------------------
@@ -144,4 +138,4 @@ def test_a_fresh_install_has_no_accounts(db: Any) -> None:
     ("root@localhost", "root"),
 ])
 def test_default_credentials_do_not_log_in(db: Any, email: str, password: str) -> None:
-    assert_401(log_in(email, password), "invalid_credentials")
+    assert_error(log_in(email, password), 401, "invalid_credentials")

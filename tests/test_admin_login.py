@@ -52,8 +52,8 @@ def test_a_right_password_logs_in_and_a_wrong_one_re_shows_the_form(staff):
     assert response["Location"] == "/admin/"
 
 
-def test_guesses_from_one_ip_hit_the_login_rate(staff, throttle_rates):
-    throttle_rates(login="3/minute")
+def test_guesses_from_one_ip_hit_the_login_rate(staff, auth_settings):
+    auth_settings.rates(login="3/minute")
     for i in range(3):  # a different account each time: the per-IP limit
         assert admin_login(username=f"user{i}@example.com").status_code == 200
     response = admin_login(password=PASSWORD)
@@ -62,8 +62,8 @@ def test_guesses_from_one_ip_hit_the_login_rate(staff, throttle_rates):
     assert "sessionid" not in response.cookies  # nobody was logged in
 
 
-def test_guesses_for_one_account_from_many_ips_hit_the_per_address_rate(staff, throttle_rates):
-    throttle_rates(login="3/minute")
+def test_guesses_for_one_account_from_many_ips_hit_the_per_address_rate(staff, auth_settings):
+    auth_settings.rates(login="3/minute")
     for i in range(3):
         assert admin_login(ip=f"198.51.100.{i}").status_code == 200
     # Even the right password, from a fresh IP, in another spelling of the address.
@@ -72,15 +72,15 @@ def test_guesses_for_one_account_from_many_ips_hit_the_per_address_rate(staff, t
     assert int(response["Retry-After"]) >= 1
 
 
-def test_the_lockout_ceiling_applies_to_the_admin_login(staff, settings):
-    settings.AINATIVE_AUTH = {**settings.AINATIVE_AUTH, "LOGIN_LOCKOUT_RATE": "3/day"}
+def test_the_lockout_ceiling_applies_to_the_admin_login(staff, auth_settings):
+    auth_settings(LOGIN_LOCKOUT_RATE="3/day")
     for i in range(3):
         assert admin_login(ip=f"198.51.100.{i}").status_code == 200
     assert admin_login(password=PASSWORD, ip="203.0.113.9").status_code == 429
 
 
-def test_the_admin_and_the_api_share_one_counter_per_account(staff, api, throttle_rates):
-    throttle_rates(login="3/minute")
+def test_the_admin_and_the_api_share_one_counter_per_account(staff, api, auth_settings):
+    auth_settings.rates(login="3/minute")
     assert api_login(api, ip="198.51.100.1").status_code == 401
     assert api_login(api, ip="198.51.100.2").status_code == 401
     assert admin_login(ip="198.51.100.3").status_code == 200
@@ -88,8 +88,8 @@ def test_the_admin_and_the_api_share_one_counter_per_account(staff, api, throttl
     assert api_login(api, password=PASSWORD, ip="198.51.100.5").status_code == 429
 
 
-def test_a_successful_admin_login_clears_the_accounts_counter(staff, throttle_rates):
-    throttle_rates(login="3/minute")
+def test_a_successful_admin_login_clears_the_accounts_counter(staff, auth_settings):
+    auth_settings.rates(login="3/minute")
     assert admin_login(ip="198.51.100.1").status_code == 200
     assert admin_login(ip="198.51.100.2").status_code == 200
     assert admin_login(password=PASSWORD, ip="198.51.100.3").status_code == 302
@@ -99,19 +99,19 @@ def test_a_successful_admin_login_clears_the_accounts_counter(staff, throttle_ra
     assert admin_login(password=PASSWORD, ip="198.51.100.6").status_code == 302
 
 
-def test_showing_the_login_form_is_not_counted(staff, throttle_rates):
-    throttle_rates(login="2/minute")
+def test_showing_the_login_form_is_not_counted(staff, auth_settings):
+    auth_settings.rates(login="2/minute")
     client = Client(REMOTE_ADDR="192.0.2.1")
     for _ in range(5):
         assert client.get(LOGIN).status_code == 200
     assert admin_login(password=PASSWORD).status_code == 302
 
 
-def test_a_down_throttle_cache_refuses_the_admin_login(staff, settings):
+def test_a_down_throttle_cache_refuses_the_admin_login(staff, settings, auth_settings):
     settings.CACHES = {**settings.CACHES, "down": {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
         "LOCATION": "redis://127.0.0.1:1/0"}}
-    settings.AINATIVE_AUTH = {**settings.AINATIVE_AUTH, "THROTTLE_CACHE": "down"}
+    auth_settings(THROTTLE_CACHE="down")
     response = admin_login(password=PASSWORD)
     assert response.status_code == 503
     assert response["Retry-After"] == "5"

@@ -74,9 +74,9 @@ def test_bad_scopes_rate_or_expiry_are_form_errors(admin_client: Client, make_us
 
 
 def test_the_add_page_respects_the_per_user_limit(
-    admin_client: Client, make_user: Any, make_api_key: Any, settings: Any
+    admin_client: Client, make_user: Any, make_api_key: Any, auth_settings: Any
 ) -> None:
-    settings.AINATIVE_AUTH = {**settings.AINATIVE_AUTH, "API_KEY_MAX_PER_USER": 1}
+    auth_settings(API_KEY_MAX_PER_USER=1)
     alice = make_user()
     make_api_key(alice)
     response = add_key(admin_client, alice)

@@ -36,17 +36,13 @@ def with_key(client: APIClient, method: str, path: str, key: str, **kwargs: Any)
     return getattr(client, method)(path, HTTP_X_API_KEY=key, format="json", **kwargs)
 
 
-def set_ainative(settings: Any, **values: Any) -> None:
-    settings.AINATIVE_AUTH = {**settings.AINATIVE_AUTH, **values}
-
-
 # --- format, entropy, storage --------------------------------------------------------
 
 
 def test_minted_keys_have_the_fixed_format_and_never_repeat(
-    make_api_key: Any, settings: Any
+    make_api_key: Any, auth_settings: Any,
 ) -> None:
-    set_ainative(settings, API_KEY_MAX_PER_USER=0)  # 0: no limit
+    auth_settings(API_KEY_MAX_PER_USER=0)  # 0: no limit
     plaintexts = [make_api_key(name=f"k{i}")[1] for i in range(300)]
     assert all(KEY_RE.match(key) for key in plaintexts)
     assert all(len(key) == keys.API_KEY_LENGTH == 54 for key in plaintexts)
@@ -98,9 +94,9 @@ def test_create_returns_the_key_once_and_lists_only_show_the_prefix(
 
 
 def test_a_key_created_without_scopes_gets_the_default_scopes(
-    bearer_client: APIClient, settings: Any
+    bearer_client: APIClient, auth_settings: Any,
 ) -> None:
-    set_ainative(settings, API_KEY_DEFAULT_SCOPES=["credits:read"])
+    auth_settings(API_KEY_DEFAULT_SCOPES=["credits:read"])
     response = bearer_client.post(KEYS, {"name": "default"}, format="json")
     assert response.status_code == 201
     assert response.json()["scopes"] == ["credits:read"]
@@ -532,9 +528,10 @@ def test_revoked_keys_are_listed_as_revoked_and_cannot_be_changed(
 
 
 def test_last_used_is_written_at_most_once_per_interval(
-    api: APIClient, make_api_key: Any, settings: Any, django_assert_num_queries: Any
+    api: APIClient, make_api_key: Any, django_assert_num_queries: Any,
+    auth_settings: Any,
 ) -> None:
-    set_ainative(settings, API_KEY_LAST_USED_INTERVAL=60)
+    auth_settings(API_KEY_LAST_USED_INTERVAL=60)
     key, plaintext = make_api_key(scopes=["credits:read"])
     start = timezone.now()
     with frozen(start), django_assert_num_queries(2):  # SELECT + the one UPDATE
@@ -575,10 +572,9 @@ def test_last_used_update_is_conditional_so_a_stale_copy_writes_nothing(
 
 
 def test_per_key_throttle_gives_429_with_retry_after(
-    api: APIClient, make_api_key: Any, settings: Any
+    api: APIClient, make_api_key: Any, auth_settings: Any,
 ) -> None:
-    set_ainative(settings, THROTTLE_RATES={**settings.AINATIVE_AUTH["THROTTLE_RATES"],
-                                           "api_key": "3/minute"})
+    auth_settings.rates(api_key="3/minute")
     _, first = make_api_key(name="first")
     _, second = make_api_key(name="second")
     for _ in range(3):
@@ -599,10 +595,10 @@ def test_a_key_can_have_its_own_rate(api: APIClient, make_api_key: Any) -> None:
 
 
 def test_wrong_secrets_do_not_use_up_the_key_budget(
-    api: APIClient, make_api_key: Any, settings: Any, clock: Any
+    api: APIClient, make_api_key: Any, clock: Any,
+    auth_settings: Any,
 ) -> None:
-    set_ainative(settings, THROTTLE_RATES={**settings.AINATIVE_AUTH["THROTTLE_RATES"],
-                                           "api_key": "2/minute"})
+    auth_settings.rates(api_key="2/minute")
     _, plaintext = make_api_key()
     public_id, _ = keys.parse_api_key(plaintext)
     forged = keys.api_key_plaintext(public_id, "f" * 32)
@@ -615,10 +611,10 @@ def test_wrong_secrets_do_not_use_up_the_key_budget(
 
 
 def test_failed_api_keys_are_throttled_per_ip_with_a_retry_after(
-    api: APIClient, settings: Any, django_assert_num_queries: Any, clock: Any
+    api: APIClient, django_assert_num_queries: Any, clock: Any,
+    auth_settings: Any,
 ) -> None:
-    set_ainative(settings, THROTTLE_RATES={**settings.AINATIVE_AUTH["THROTTLE_RATES"],
-                                           "api_key": "3/minute"})
+    auth_settings.rates(api_key="3/minute")
     statuses = []
     for n in range(5):
         with django_assert_num_queries(0):  # malformed: refused before any query
@@ -653,9 +649,9 @@ def test_rotation_without_overlap_kills_the_old_secret_at_once(
 
 
 def test_rotation_overlap_keeps_the_old_secret_for_the_configured_time(
-    bearer_client: APIClient, api_key: Any, settings: Any
+    bearer_client: APIClient, api_key: Any, auth_settings: Any,
 ) -> None:
-    set_ainative(settings, API_KEY_ROTATION_OVERLAP=300)
+    auth_settings(API_KEY_ROTATION_OVERLAP=300)
     key, old = api_key
     rotated_at = timezone.now()
     with frozen(rotated_at):
@@ -687,9 +683,10 @@ def test_an_expired_key_cannot_be_rotated(bearer_client: APIClient, api_key: Any
 
 
 def test_the_per_user_limit_counts_live_keys_only(
-    bearer_client: APIClient, settings: Any, make_user: Any, make_api_key: Any
+    bearer_client: APIClient, make_user: Any, make_api_key: Any,
+    auth_settings: Any,
 ) -> None:
-    set_ainative(settings, API_KEY_MAX_PER_USER=2)
+    auth_settings(API_KEY_MAX_PER_USER=2)
     ids = []
     for name in ("one", "two"):
         response = bearer_client.post(KEYS, {"name": name}, format="json")

@@ -21,9 +21,9 @@ LIMIT = 5
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("round_", range(3))
 def test_concurrent_creation_never_exceeds_the_per_user_limit(
-    make_user: Any, settings: Any, round_: int
+    make_user: Any, round_: int, auth_settings: Any
 ) -> None:
-    settings.AINATIVE_AUTH = {**settings.AINATIVE_AUTH, "API_KEY_MAX_PER_USER": LIMIT}
+    auth_settings(API_KEY_MAX_PER_USER=LIMIT)
     user = make_user()
 
     def create(index: int) -> str:

@@ -121,9 +121,9 @@ def test_change_kills_an_outstanding_reset_link(api, bearer_client, mail_token):
     assert (r.status_code, r.json()["error_code"]) == (400, "token_invalid")
 
 
-def test_change_is_throttled_per_user(make_user, login, throttle_rates):
+def test_change_is_throttled_per_user(make_user, login, auth_settings):
     make_user()
-    throttle_rates(change_password="3/hour")
+    auth_settings.rates(change_password="3/hour")
     access = login().json()["access_token"]
     codes = [change(bearer(access), current=f"wrong guess {n}",
                     REMOTE_ADDR=f"10.0.0.{n}").status_code for n in range(4)]

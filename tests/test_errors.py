@@ -24,7 +24,7 @@ from rest_framework.views import APIView
 
 from example_project import urls as example_urls
 
-from .conftest import PASSWORD
+from .conftest import PASSWORD, assert_error
 
 pytestmark = pytest.mark.django_db
 
@@ -80,11 +80,8 @@ def client() -> Client:
 
 
 def assert_json_error(response: Any, status: int, code: str) -> dict[str, Any]:
-    assert response.status_code == status, response.content[:300]
-    assert response["Content-Type"].startswith("application/json")
-    body = json.loads(response.content)
-    assert body["error_code"] == code
-    assert isinstance(body["detail"], str) and body["detail"]
+    """The shared error check, and nothing internal in the body (R2)."""
+    body = assert_error(response, status, code)
     text = response.content.decode()
     for leak in LEAKS:
         assert leak not in text, leak
@@ -367,7 +364,9 @@ def test_a_database_error_outside_drf_is_503_too(debug: bool) -> None:
 # --- the throttle cache is down (REL-2) ---------------------------------------------------
 
 
-def test_login_is_503_when_the_throttle_cache_is_down(make_user: Any, settings: Any) -> None:
+def test_login_is_503_when_the_throttle_cache_is_down(
+    make_user: Any, settings: Any, auth_settings: Any
+) -> None:
     """Throttling is never silently switched off: no cache, no login attempts."""
     make_user()
     # A Redis cache whose server is not there (nothing listens on port 1).
@@ -375,7 +374,7 @@ def test_login_is_503_when_the_throttle_cache_is_down(make_user: Any, settings: 
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
         "LOCATION": "redis://127.0.0.1:1/0",
     }}
-    settings.AINATIVE_AUTH = {**settings.AINATIVE_AUTH, "THROTTLE_CACHE": "down"}
+    auth_settings(THROTTLE_CACHE="down")
 
     response = APIClient().post("/api/v1/auth/login",
                                 {"email": "alice@example.com", "password": PASSWORD},

@@ -96,15 +96,15 @@ def test_a_cached_token_still_expires(clock: FrozenClock, tokens: dict[str, Any]
 
 
 def test_a_cached_token_dies_with_the_key_that_signed_it(
-    settings: Any, make_user: Any, login: Any
+    settings: Any, make_user: Any, login: Any, auth_settings: Any
 ) -> None:
-    settings.AINATIVE_AUTH = {**settings.AINATIVE_AUTH, "SIGNING_KEY": "old-key-" * 8}
+    auth_settings(SIGNING_KEY="old-key-" * 8)
     make_user()
     access = login().json()["access_token"]
     settings.AINATIVE_AUTH = {**settings.AINATIVE_AUTH, "SIGNING_KEY": "new-key-" * 8,
                               "SIGNING_KEY_FALLBACKS": ["old-key-" * 8]}
     assert me(access).status_code == 200  # verified under the fallback, and cached
-    settings.AINATIVE_AUTH = {**settings.AINATIVE_AUTH, "SIGNING_KEY_FALLBACKS": []}
+    auth_settings(SIGNING_KEY_FALLBACKS=[])
     assert me(access).status_code == 401
 
 

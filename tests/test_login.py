@@ -153,9 +153,9 @@ def test_unverified_users_may_log_in_by_default(make_user, login):
 
 
 def test_with_unverified_login_disallowed_the_gate_shows_only_after_the_password(
-    make_user, login, settings
+    make_user, login, auth_settings
 ):
-    settings.AINATIVE_AUTH = {**settings.AINATIVE_AUTH, "ALLOW_UNVERIFIED_LOGIN": False}
+    auth_settings(ALLOW_UNVERIFIED_LOGIN=False)
     make_user(email="alice@example.com")
     verified = make_user(email="verified@example.com")
     EmailAddress.objects.filter(user=verified).update(verified=True)

@@ -36,9 +36,9 @@ def settle() -> None:
 
 
 @pytest.fixture
-def background(settings):
+def background(auth_settings):
     """Send mail from the background thread, as production does by default."""
-    settings.AINATIVE_AUTH = {**settings.AINATIVE_AUTH, "SEND_MAIL_IN_BACKGROUND": True}
+    auth_settings(SEND_MAIL_IN_BACKGROUND=True)
     yield
     RecordingBackend.release()
     assert mail_service.flush_mail(timeout=10), "background mail still queued"

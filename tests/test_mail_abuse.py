@@ -29,9 +29,9 @@ def notices() -> list:
     return [m for m in mail.outbox if "tried to sign up" in m.subject]
 
 
-def test_the_account_exists_notice_is_limited_per_address(api, settings):
+def test_the_account_exists_notice_is_limited_per_address(api, auth_settings):
     # The review: 15 IPs, 15 notices to one owner. Now at most ACCOUNT_EXISTS_NOTICE_RATE.
-    settings.AINATIVE_AUTH = {**settings.AINATIVE_AUTH, "ACCOUNT_EXISTS_NOTICE_RATE": "2/day"}
+    auth_settings(ACCOUNT_EXISTS_NOTICE_RATE="2/day")
     assert register_from(api, "192.0.2.1").status_code == 201
     mail.outbox.clear()
     answers = [register_from(api, f"198.51.100.{i}") for i in range(6)]
@@ -45,22 +45,22 @@ def test_the_account_exists_notice_is_limited_per_address(api, settings):
     assert [m.to for m in notices()][-1] == ["other@example.com"]
 
 
-def test_the_notice_limit_defaults_to_three_a_day_and_can_be_switched_off(api, settings):
+def test_the_notice_limit_defaults_to_three_a_day_and_can_be_switched_off(api, auth_settings):
     assert register_from(api, "192.0.2.1").status_code == 201
     mail.outbox.clear()
     for i in range(5):
         register_from(api, f"198.51.100.{i}")
     assert len(notices()) == 3
-    settings.AINATIVE_AUTH = {**settings.AINATIVE_AUTH, "ACCOUNT_EXISTS_NOTICE_RATE": None}
+    auth_settings(ACCOUNT_EXISTS_NOTICE_RATE=None)
     for i in range(5):
         register_from(api, f"203.0.113.{i}")
     assert len(notices()) == 8
 
 
-def test_a_malformed_notice_rate_is_a_system_check_error(settings):
+def test_a_malformed_notice_rate_is_a_system_check_error(auth_settings):
     from django.core.management.base import SystemCheckError
 
-    settings.AINATIVE_AUTH = {**settings.AINATIVE_AUTH, "ACCOUNT_EXISTS_NOTICE_RATE": "lots"}
+    auth_settings(ACCOUNT_EXISTS_NOTICE_RATE="lots")
     with pytest.raises(SystemCheckError, match="ACCOUNT_EXISTS_NOTICE_RATE"):
         call_command("check")
 

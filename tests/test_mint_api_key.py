@@ -78,8 +78,8 @@ def test_an_inactive_user_gets_no_key(make_user: Any) -> None:
     assert APIKey.objects.count() == 0
 
 
-def test_the_per_user_limit_applies(make_user: Any, settings: Any) -> None:
-    settings.AINATIVE_AUTH = {**settings.AINATIVE_AUTH, "API_KEY_MAX_PER_USER": 1}
+def test_the_per_user_limit_applies(make_user: Any, auth_settings: Any) -> None:
+    auth_settings(API_KEY_MAX_PER_USER=1)
     make_user()
     mint("--user", "alice@example.com", "--name", "one")
     with pytest.raises(CommandError, match="maximum"):

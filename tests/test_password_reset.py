@@ -187,8 +187,8 @@ def test_the_token_expires_after_an_hour_by_default(api, reset_token):
         assert reset(api, reset_token).status_code == 200
 
 
-def test_the_lifetime_setting_is_honoured(api, reset_token, settings):
-    settings.AINATIVE_AUTH = {**settings.AINATIVE_AUTH, "RESET_PASSWORD_TOKEN_LIFETIME": 60}
+def test_the_lifetime_setting_is_honoured(api, reset_token, auth_settings):
+    auth_settings(RESET_PASSWORD_TOKEN_LIFETIME=60)
     later = datetime.now() + timedelta(seconds=61)
     with mock.patch.object(ResetPasswordTokenGenerator, "_now", return_value=later):
         assert reset(api, reset_token).status_code == 400
@@ -280,13 +280,13 @@ def test_forgot_with_a_malformed_body_is_400(api, db, body):
 
 
 def test_forgot_past_the_per_email_limit_answers_200_and_sends_nothing(
-    api, make_user, throttle_rates
+    api, make_user, auth_settings
 ):
     # A 429 here would be seen by the address's owner too (and would tell a prober the
     # limit was reached): past the per-address limit the answer stays the same 200, and no
     # more mail goes out. The links already mailed keep working.
     make_user()
-    throttle_rates(forgot_password="2/hour")
+    auth_settings.rates(forgot_password="2/hour")
     mail.outbox.clear()
     responses = [forgot(api, "alice@example.com", REMOTE_ADDR=f"10.0.0.{n}")
                  for n in range(1, 5)]
@@ -301,8 +301,8 @@ def test_forgot_past_the_per_email_limit_answers_200_and_sends_nothing(
     assert reset(api, token).status_code == 200
 
 
-def test_forgot_is_throttled_per_ip_with_retry_after(api, db, throttle_rates):
-    throttle_rates(forgot_password="3/hour")
+def test_forgot_is_throttled_per_ip_with_retry_after(api, db, auth_settings):
+    auth_settings.rates(forgot_password="3/hour")
     responses = [forgot(api, f"user{n}@example.com") for n in range(4)]
     assert [r.status_code for r in responses] == [200, 200, 200, 429]
     assert responses[-1].json()["error_code"] == "throttled"
@@ -310,25 +310,25 @@ def test_forgot_is_throttled_per_ip_with_retry_after(api, db, throttle_rates):
     assert int(responses[-1]["Retry-After"]) > 0
 
 
-def test_reset_is_throttled_per_ip(api, db, throttle_rates):
-    throttle_rates(reset_password="5/minute")
+def test_reset_is_throttled_per_ip(api, db, auth_settings):
+    auth_settings.rates(reset_password="5/minute")
     codes = [reset(api, f"dXNlcj{n}.c3k2g0-{n:032x}").status_code for n in range(6)]
     assert codes == [400] * 5 + [429]
 
 
-def test_reset_failures_are_throttled_per_account_across_ips(api, reset_token, throttle_rates):
-    throttle_rates(reset_password="3/minute")
+def test_reset_failures_are_throttled_per_account_across_ips(api, reset_token, auth_settings):
+    auth_settings.rates(reset_password="3/minute")
     uid = reset_token.split(".")[0]
     codes = [reset(api, f"{uid}.c3k2g0-{n:032x}", REMOTE_ADDR=f"10.0.0.{n}").status_code
              for n in range(1, 5)]
     assert codes == [400, 400, 400, 429]
 
 
-def test_a_valid_reset_link_works_while_the_account_is_flooded(api, reset_token, throttle_rates):
+def test_a_valid_reset_link_works_while_the_account_is_flooded(api, reset_token, auth_settings):
     # The account part of a token is the base64 of its sequential id: anyone can name it.
     # Only failures are counted, after the token was checked, so garbage sent in the
     # owner's name never blocks the owner's real link (R27).
-    throttle_rates(reset_password="3/minute")
+    auth_settings.rates(reset_password="3/minute")
     uid = reset_token.split(".")[0]
     for n in range(1, 10):
         reset(api, f"{uid}.c3k2g0-{n:032x}", REMOTE_ADDR=f"10.0.0.{n}")

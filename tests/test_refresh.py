@@ -14,23 +14,13 @@ from rest_framework.test import APIClient
 from ainative_auth.keys import refresh_token_for
 from ainative_auth.models import RefreshSession
 from ainative_auth.signals import refresh_token_reused
-from tests.conftest import FrozenClock
+from tests.conftest import FrozenClock, assert_error
 
 pytestmark = pytest.mark.django_db
 
 REFRESH = "/api/v1/auth/refresh"
 ME = "/api/v1/users/me"
 TOKEN_KEYS = {"access_token", "refresh_token", "token_type", "expires_in", "user"}
-
-
-@pytest.fixture
-def auth_settings(settings: Any) -> Any:
-    """``auth_settings(KEY=value, ...)`` overrides AINATIVE_AUTH keys for one test."""
-
-    def _set(**values: Any) -> None:
-        settings.AINATIVE_AUTH = {**settings.AINATIVE_AUTH, **values}
-
-    return _set
 
 
 def refresh(token: Any) -> Any:
@@ -43,15 +33,6 @@ def me(access: str) -> Any:
 
 def session_of(refresh_token: str) -> RefreshSession:
     return RefreshSession.objects.get(pk=refresh_token.split(".")[0])
-
-
-def assert_error(response: Any, status: int, code: str) -> None:
-    assert response.status_code == status, response.content
-    body = response.json()
-    assert body["error_code"] == code
-    assert isinstance(body["detail"], str) and body["detail"]
-    if status == 401:
-        assert response["WWW-Authenticate"].startswith("Bearer")
 
 
 # --- rotation (R40) -----------------------------------------------------------------------

@@ -7,7 +7,6 @@ Run with ``DATABASE_URL=postgres://... [REDIS_URL=redis://...] pytest <this file
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
 from functools import partial
 from typing import Any
 
@@ -25,21 +24,10 @@ from .conftest import PASSWORD
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 
-@pytest.fixture
-def set_rates(settings: Any) -> Callable[..., None]:
-    def _set(**rates: str) -> None:
-        current = settings.AINATIVE_AUTH
-        settings.AINATIVE_AUTH = {
-            **current, "THROTTLE_RATES": {**current["THROTTLE_RATES"], **rates}
-        }
-
-    return _set
-
-
 def test_fifty_parallel_signups_of_one_address_make_exactly_one_account(
-    set_rates, mailoutbox
+    auth_settings, mailoutbox
 ):
-    set_rates(register="1000/minute")
+    auth_settings.rates(register="1000/minute")
     spellings = ["a@x.co", "A@x.co", "a@X.CO"]
 
     def register(i: int) -> Any:
@@ -78,9 +66,9 @@ def test_fifty_parallel_signups_of_one_address_make_exactly_one_account(
 
 
 def test_parallel_wrong_passwords_for_one_account_stop_at_the_per_email_limit(
-    set_rates, make_user, monkeypatch
+    auth_settings, make_user, monkeypatch
 ):
-    set_rates(login="5/minute")
+    auth_settings.rates(login="5/minute")
     make_user(email="target@example.com")
 
     # Freeze the throttle clock: all thirty attempts fall in one window.

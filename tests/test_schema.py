@@ -300,8 +300,8 @@ def test_every_operation_documents_the_errors_it_can_give(schema: dict[str, Any]
     ("/api/v1/auth/resend-verification", {"email": "n@example.com"}),
 ])
 def test_a_public_endpoint_that_answers_429_documents_it(
-        schema: dict[str, Any], throttle_rates: Any, path: str, body: dict) -> None:
-    throttle_rates(**{scope: "1/minute" for scope in (
+        schema: dict[str, Any], auth_settings: Any, path: str, body: dict) -> None:
+    auth_settings.rates(**{scope: "1/minute" for scope in (
         "login", "register", "refresh", "forgot_password", "reset_password", "verify_email",
         "resend_verification")})
     statuses = {APIClient().post(path, body, format="json").status_code for _ in range(3)}

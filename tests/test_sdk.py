@@ -92,12 +92,12 @@ def test_a_wrong_secret_is_an_authentication_error(sdk: Any, make_api_key: Any) 
 
 
 def test_a_throttled_key_is_a_rate_limit_error_with_the_servers_retry_after(
-    sdk: Any, make_api_key: Any, throttle_rates: Any, clock: Any, base_url: str
+    sdk: Any, make_api_key: Any, auth_settings: Any, clock: Any, base_url: str
 ) -> None:
     # The app's clock is frozen 20 s into the current real minute: the SDK's timestamps
     # (the real clock) stay inside the window, and the throttle window has 40 s to run.
     clock.now = float(int(time.time()) // 60 * 60 + 20)
-    throttle_rates(api_key="2/minute")
+    auth_settings.rates(api_key="2/minute")
     issued = make_api_key()
     client = sdk(issued.plaintext, issued.signing_secret)
     client.get("users/me")

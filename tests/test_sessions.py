@@ -16,7 +16,10 @@ from rest_framework.test import APIClient
 
 from ainative_auth.models import RefreshSession
 
-from .conftest import PASSWORD
+from .conftest import PASSWORD, assert_error
+
+# The Bearer challenge first; other schemes (API keys) may be offered next to it.
+BEARER = 'Bearer realm="api"'
 
 pytestmark = pytest.mark.django_db
 
@@ -63,13 +66,6 @@ def can_refresh(body: dict[str, Any]) -> bool:
     return response.status_code == 200
 
 
-def assert_401(response: Any, code: str) -> None:
-    assert response.status_code == 401, response.content
-    assert response.json()["error_code"] == code
-    # The Bearer challenge; other schemes (API keys) may be offered next to it.
-    assert 'Bearer realm="api"' in response["WWW-Authenticate"]
-
-
 @pytest.fixture
 def alice(make_user: Any) -> Any:
     return make_user()
@@ -91,7 +87,7 @@ def test_logout_ends_the_session_so_its_access_and_refresh_tokens_are_401(alice:
     assert response.status_code == 200, response.content
     assert response.json()["detail"]
     assert response["Cache-Control"] == "no-store"
-    assert_401(as_bearer(body).get(ME), "token_invalid")
+    assert_error(as_bearer(body).get(ME), 401, "token_invalid", challenge=BEARER)
     assert not can_refresh(body)
     assert RefreshSession.objects.get(pk=sid(body)).revoke_reason == "logout"
 
@@ -100,18 +96,18 @@ def test_logging_out_twice_is_401_the_second_time(alice: Any) -> None:
     client = as_bearer(log_in())
     assert client.post(LOGOUT).status_code == 200
 
-    assert_401(client.post(LOGOUT), "token_invalid")
+    assert_error(client.post(LOGOUT), 401, "token_invalid", challenge=BEARER)
 
 
 def test_logout_without_a_token_is_401_with_www_authenticate(db: Any) -> None:
-    assert_401(APIClient().post(LOGOUT), "not_authenticated")
+    assert_error(APIClient().post(LOGOUT), 401, "not_authenticated", challenge=BEARER)
 
 
 def test_logout_with_a_garbage_token_is_401(db: Any) -> None:
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION="Bearer not-a-jwt")
 
-    assert_401(client.post(LOGOUT), "token_invalid")
+    assert_error(client.post(LOGOUT), 401, "token_invalid", challenge=BEARER)
 
 
 def test_logout_ends_only_the_callers_session(alice: Any) -> None:
@@ -199,7 +195,7 @@ def test_the_session_records_the_peer_address_not_a_client_sent_forwarded_for(
 
 
 def test_the_sessions_list_needs_a_token(db: Any) -> None:
-    assert_401(APIClient().get(SESSIONS), "not_authenticated")
+    assert_error(APIClient().get(SESSIONS), 401, "not_authenticated", challenge=BEARER)
 
 
 # --- revoking one session -----------------------------------------------------------------
@@ -273,7 +269,7 @@ def test_logout_all_ends_every_session_of_the_user_and_no_one_elses(alice: Any, 
 
 
 def test_logout_all_needs_a_token(db: Any) -> None:
-    assert_401(APIClient().post(LOGOUT_ALL), "not_authenticated")
+    assert_error(APIClient().post(LOGOUT_ALL), 401, "not_authenticated", challenge=BEARER)
 
 
 # --- users/me (R61, R62) ------------------------------------------------------------------
@@ -303,7 +299,7 @@ def test_users_me_never_shows_the_password_hash(alice: Any) -> None:
 
 
 def test_users_me_without_credentials_is_401_with_www_authenticate(db: Any) -> None:
-    assert_401(APIClient().get(ME), "not_authenticated")
+    assert_error(APIClient().get(ME), 401, "not_authenticated", challenge=BEARER)
 
 
 def test_patching_the_name_changes_it(alice: Any) -> None:

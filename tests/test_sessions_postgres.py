@@ -81,13 +81,13 @@ def test_parallel_refreshes_of_one_token_all_get_the_same_successor(alice: Any) 
 
 
 def test_parallel_refreshes_in_strict_mode_never_fork_the_session(
-    alice: Any, settings: Any
+    alice: Any, auth_settings: Any
 ) -> None:
     """C-2, strict mode (REFRESH_REUSE_INTERVAL=0): exactly one 200, no two live lineages.
 
     The losers are replays by definition, so they revoke the session (the documented price
     of strict mode, which is why the grace window is the default)."""
-    settings.AINATIVE_AUTH = {**settings.AINATIVE_AUTH, "REFRESH_REUSE_INTERVAL": 0}
+    auth_settings(REFRESH_REUSE_INTERVAL=0)
     for _ in range(10):
         r0 = log_in()["refresh_token"]
 

@@ -26,10 +26,6 @@ BALANCE = "/api/v1/public/credits/balance"
 pytestmark = pytest.mark.django_db
 
 
-def set_ainative(settings: Any, **values: Any) -> None:
-    settings.AINATIVE_AUTH = {**settings.AINATIVE_AUTH, **values}
-
-
 def error_code(response: Any) -> str:
     return response.json()["error_code"]
 
@@ -121,9 +117,9 @@ def test_the_timestamp_must_be_within_the_window_either_way(
 
 
 def test_the_window_is_the_setting(
-    api: APIClient, make_api_key: Any, clock: Any, settings: Any
+    api: APIClient, make_api_key: Any, clock: Any, auth_settings: Any,
 ) -> None:
-    set_ainative(settings, SIGNATURE_MAX_AGE=30)
+    auth_settings(SIGNATURE_MAX_AGE=30)
     issued = make_api_key()
     assert api.get(ME, **v1_headers(issued.plaintext, issued.signing_secret,
                                     int(clock.now) - 30)).status_code == 200
@@ -253,9 +249,10 @@ def test_a_signature_without_a_timestamp_is_401(api: APIClient, make_api_key: An
 
 
 def test_signature_failures_count_as_failed_keys_per_ip(
-    api: APIClient, make_api_key: Any, throttle_rates: Any
+    api: APIClient, make_api_key: Any,
+    auth_settings: Any,
 ) -> None:
-    throttle_rates(api_key="3/minute")
+    auth_settings.rates(api_key="3/minute")
     issued = make_api_key()
     codes = [
         api.get(ME, HTTP_X_API_KEY=issued.plaintext, HTTP_X_TIMESTAMP=str(now()),
@@ -305,9 +302,10 @@ def test_a_key_with_a_public_key_refuses_hmac_signatures(
 
 
 def test_during_a_rotation_overlap_each_key_signs_with_its_own_secret(
-    api: APIClient, make_api_key: Any, settings: Any, clock: Any
+    api: APIClient, make_api_key: Any, clock: Any,
+    auth_settings: Any,
 ) -> None:
-    set_ainative(settings, API_KEY_ROTATION_OVERLAP=600)
+    auth_settings(API_KEY_ROTATION_OVERLAP=600)
     old = make_api_key()
     new = api_keys.rotate_key(old.key)
     assert api.get(ME, **v1_headers(old.plaintext, old.signing_secret)).status_code == 200
@@ -337,10 +335,10 @@ def test_secret_key_rotation_keeps_signing_secrets_while_the_old_key_is_a_fallba
 
 
 def test_rotating_the_jwt_signing_key_leaves_signing_secrets_alone(
-    api: APIClient, make_api_key: Any, settings: Any
+    api: APIClient, make_api_key: Any, auth_settings: Any,
 ) -> None:
     issued = make_api_key()
-    set_ainative(settings, SIGNING_KEY="a new JWT signing key")
+    auth_settings(SIGNING_KEY="a new JWT signing key")
     assert api.get(ME, **v1_headers(issued.plaintext, issued.signing_secret)).status_code == 200
 
 

@@ -23,10 +23,6 @@ BALANCE = "/api/v1/public/credits/balance"
 pytestmark = pytest.mark.django_db
 
 
-def set_ainative(settings: Any, **values: Any) -> None:
-    settings.AINATIVE_AUTH = {**settings.AINATIVE_AUTH, **values}
-
-
 def error_code(response: Any) -> str:
     return response.json()["error_code"]
 
@@ -202,10 +198,11 @@ def test_an_expired_signature_is_401(api: APIClient, make_api_key: Any, clock: A
 
 
 def test_nonce_memory_outlasts_the_window(api: APIClient, make_api_key: Any,
-                                          settings: Any) -> None:
+                                          auth_settings: Any,
+) -> None:
     from django.core.cache import caches
 
-    set_ainative(settings, SIGNATURE_MAX_AGE=120)
+    auth_settings(SIGNATURE_MAX_AGE=120)
     issued = make_api_key()
     cache = caches["default"]
     seen: list[tuple[str, int]] = []
@@ -331,9 +328,10 @@ def test_v1_and_v2_together_are_refused(api: APIClient, make_api_key: Any) -> No
 
 
 def test_during_a_rotation_overlap_both_signing_secrets_sign(
-    api: APIClient, make_api_key: Any, settings: Any, clock: Any
+    api: APIClient, make_api_key: Any, clock: Any,
+    auth_settings: Any,
 ) -> None:
-    set_ainative(settings, API_KEY_ROTATION_OVERLAP=600)
+    auth_settings(API_KEY_ROTATION_OVERLAP=600)
     old = make_api_key()
     new = api_keys.rotate_key(old.key)
     assert send(api, "GET", ME, hmac_get(old)).status_code == 200
@@ -424,9 +422,10 @@ def test_a_signature_without_created_is_401(api: APIClient, make_api_key: Any) -
 
 
 def test_malformed_signatures_count_as_failed_keys_per_ip(
-    api: APIClient, make_api_key: Any, throttle_rates: Any
+    api: APIClient, make_api_key: Any,
+    auth_settings: Any,
 ) -> None:
-    throttle_rates(api_key="3/minute")
+    auth_settings.rates(api_key="3/minute")
     issued = make_api_key()
     other = make_api_key(name="other")
     bad = [{"Signature-Input": "x", "Signature": "y"}, hmac_get(issued, nonce=None),

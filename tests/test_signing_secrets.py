@@ -34,10 +34,6 @@ KEY_RE = re.compile(r"ak_[0-9A-Za-z]{12}_[0-9A-Za-z]{38}")
 pytestmark = pytest.mark.django_db
 
 
-def set_ainative(settings: Any, **values: Any) -> None:
-    settings.AINATIVE_AUTH = {**settings.AINATIVE_AUTH, **values}
-
-
 # --- the secret itself ------------------------------------------------------------------
 
 

@@ -230,8 +230,8 @@ def test_the_connected_accounts_endpoints_need_a_session(api, github):
     assert all(r["WWW-Authenticate"] for r in responses)
 
 
-def test_connect_is_throttled_per_user(clock, throttle_rates, github, tokens):
-    throttle_rates(oauth="2/minute")
+def test_connect_is_throttled_per_user(clock, auth_settings, github, tokens):
+    auth_settings.rates(oauth="2/minute")
     answers = []
     for index in range(3):
         client = bearer(tokens["access_token"], REMOTE_ADDR=f"10.3.0.{index + 1}")

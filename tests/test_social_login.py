@@ -325,9 +325,9 @@ def test_an_inactive_local_account_is_neither_linked_nor_claimed(api, github, ma
 
 
 def test_when_unverified_login_is_off_an_unverified_social_account_is_refused(
-    api, github, settings
+    api, github, auth_settings
 ):
-    settings.AINATIVE_AUTH = {**settings.AINATIVE_AUTH, "ALLOW_UNVERIFIED_LOGIN": False}
+    auth_settings(ALLOW_UNVERIFIED_LOGIN=False)
 
     refused = log_in_with(api, github, "github", github_user(uid=1, verified=False))
     allowed = log_in_with(api, github, "github",
@@ -584,8 +584,8 @@ def test_a_state_for_another_redirect_uri_is_refused(api, github, settings):
     assert token_requests(github) == []
 
 
-def test_a_state_expires_after_its_lifetime(api, github, clock, settings):
-    settings.AINATIVE_AUTH = {**settings.AINATIVE_AUTH, "OAUTH_STATE_LIFETIME": 60}
+def test_a_state_expires_after_its_lifetime(api, github, clock, auth_settings):
+    auth_settings(OAUTH_STATE_LIFETIME=60)
     started = authorize(api, "github").json()
     got = sign_in_at(github, started["authorization_url"], github_user())
     clock.advance(61)
@@ -617,8 +617,8 @@ def test_by_default_a_frontends_own_state_is_left_to_the_frontend(api, github):
     assert response.status_code == 200
 
 
-def test_oauth_require_state_refuses_callbacks_without_one_of_ours(api, github, settings):
-    settings.AINATIVE_AUTH = {**settings.AINATIVE_AUTH, "OAUTH_REQUIRE_STATE": True}
+def test_oauth_require_state_refuses_callbacks_without_one_of_ours(api, github, auth_settings):
+    auth_settings(OAUTH_REQUIRE_STATE=True)
 
     missing = callback(api, "github", code=github.grant_code(github_user()))
     foreign = callback(api, "github", code=github.grant_code(github_user()),
@@ -669,8 +669,8 @@ def test_json_under_another_content_type_is_a_502(api, github):
     assert not User.objects.exists()
 
 
-def test_a_provider_that_does_not_answer_in_time_is_a_502(api, github, settings):
-    settings.AINATIVE_AUTH = {**settings.AINATIVE_AUTH, "OAUTH_TIMEOUT": 0.3}
+def test_a_provider_that_does_not_answer_in_time_is_a_502(api, github, auth_settings):
+    auth_settings(OAUTH_TIMEOUT=0.3)
     github.faults[FakeGitHub.token_path] = Fault(200, b"{}", delay=30)
 
     response = log_in_with(api, github, "github", github_user())
@@ -680,8 +680,8 @@ def test_a_provider_that_does_not_answer_in_time_is_a_502(api, github, settings)
     assert not User.objects.exists()
 
 
-def test_a_provider_that_drips_its_answer_past_the_timeout_is_a_502(api, github, settings):
-    settings.AINATIVE_AUTH = {**settings.AINATIVE_AUTH, "OAUTH_TIMEOUT": 0.3}
+def test_a_provider_that_drips_its_answer_past_the_timeout_is_a_502(api, github, auth_settings):
+    auth_settings(OAUTH_TIMEOUT=0.3)
     # A good profile, but one byte every 0.1 s: each read is quick, the whole is not.
     good = json.dumps({"id": 77, "login": "drip", "name": "Drip"}).encode()
     github.faults[FakeGitHub.user_path] = Fault(200, good, drip=0.1)
@@ -811,9 +811,9 @@ def test_no_provider_token_is_stored(api, github, linkedin):
     assert issued and not any(token in stored for token in issued)
 
 
-def test_authorize_is_throttled_per_ip_with_the_oauth_scope(api, github, throttle_rates,
+def test_authorize_is_throttled_per_ip_with_the_oauth_scope(api, github, auth_settings,
                                                            clock):
-    throttle_rates(oauth="2/minute")
+    auth_settings.rates(oauth="2/minute")
 
     answers = [authorize(api, "github").status_code for _ in range(3)]
     elsewhere = APIClient().get("/api/v1/auth/github/authorize", {"redirect_uri": CALLBACK},
@@ -823,8 +823,8 @@ def test_authorize_is_throttled_per_ip_with_the_oauth_scope(api, github, throttl
     assert elsewhere.status_code == 200
 
 
-def test_callbacks_are_throttled_per_ip_before_any_call(api, github, throttle_rates, clock):
-    throttle_rates(oauth="1/minute")
+def test_callbacks_are_throttled_per_ip_before_any_call(api, github, auth_settings, clock):
+    auth_settings.rates(oauth="1/minute")
     assert callback(api, "github", code=github.grant_code(github_user())).status_code == 200
     calls = len(github.seen)
 
@@ -835,8 +835,8 @@ def test_callbacks_are_throttled_per_ip_before_any_call(api, github, throttle_ra
     assert len(github.seen) == calls
 
 
-def test_logins_are_throttled_per_identity_too(github, throttle_rates, clock):
-    throttle_rates(oauth="2/minute")
+def test_logins_are_throttled_per_identity_too(github, auth_settings, clock):
+    auth_settings.rates(oauth="2/minute")
     answers = []
     for index in range(3):
         client = APIClient(REMOTE_ADDR=f"10.0.0.{index + 1}")
@@ -861,8 +861,8 @@ def test_logins_are_throttled_per_identity_too(github, throttle_rates, clock):
     ({"github": "https://app.example.com/cb"}, ["ainative_auth.E007"]),
     ([42], ["ainative_auth.E007"]),
 ])
-def test_the_redirect_allowlist_is_checked_at_startup(settings, value, ids):
-    settings.AINATIVE_AUTH = {**settings.AINATIVE_AUTH, "OAUTH_REDIRECT_URIS": value}
+def test_the_redirect_allowlist_is_checked_at_startup(value, ids, auth_settings):
+    auth_settings(OAUTH_REDIRECT_URIS=value)
 
     found = [p.id for p in check_settings() if p.id in ("ainative_auth.E007",
                                                           "ainative_auth.W004")]

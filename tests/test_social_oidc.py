@@ -19,6 +19,7 @@ from allauth.socialaccount.models import SocialAccount
 from cryptography.hazmat.primitives import serialization
 from django.contrib.auth import get_user_model
 
+from .conftest import assert_error
 from .oauth_standins import (
     CALLBACK,
     DROP,
@@ -65,8 +66,7 @@ def unsigned(claims: dict[str, Any]) -> str:
 
 
 def assert_refused(response: Any) -> None:
-    assert response.status_code == 401, response.content
-    assert error_code(response) == "invalid_id_token"
+    assert_error(response, 401, "invalid_id_token")
     assert not User.objects.exists()
     assert not SocialAccount.objects.exists()
 

@@ -16,6 +16,7 @@ from django.core.cache.backends.base import BaseCache
 
 from ainative_auth import throttling
 from ainative_auth.models import RefreshSession
+from tests.conftest import assert_error
 
 from .conftest import PASSWORD
 
@@ -41,25 +42,6 @@ class BrokenCache(BaseCache):
 
 
 @pytest.fixture
-def set_rates(settings: Any) -> Any:
-    def _set(**rates: str | None) -> None:
-        current = settings.AINATIVE_AUTH
-        settings.AINATIVE_AUTH = {
-            **current, "THROTTLE_RATES": {**current["THROTTLE_RATES"], **rates}
-        }
-
-    return _set
-
-
-@pytest.fixture
-def set_auth(settings: Any) -> Any:
-    def _set(**values: Any) -> None:
-        settings.AINATIVE_AUTH = {**settings.AINATIVE_AUTH, **values}
-
-    return _set
-
-
-@pytest.fixture
 def attempt(api: Any) -> Any:
     """POST auth/login from ``ip`` (REMOTE_ADDR)."""
 
@@ -72,21 +54,17 @@ def attempt(api: Any) -> Any:
 
 
 def assert_throttled(response: Any, period: int = 60) -> None:
-    assert response.status_code == 429, response.content
-    body = response.json()
-    assert body["error_code"] == "throttled"
+    body = assert_error(response, 429, "throttled")
     assert set(body) == {"detail", "error_code"}
-    retry_after = response["Retry-After"]
-    assert retry_after.isdigit(), retry_after
-    assert 1 <= int(retry_after) <= period + 1
+    assert int(response["Retry-After"]) <= period + 1
     assert response["Cache-Control"] == "no-store"
 
 
 # --- login, per IP -------------------------------------------------------------------
 
 
-def test_login_is_limited_per_ip_with_an_integer_retry_after(attempt, set_rates, clock):
-    set_rates(login="3/minute")
+def test_login_is_limited_per_ip_with_an_integer_retry_after(attempt, auth_settings, clock):
+    auth_settings.rates(login="3/minute")
 
     for n in range(3):
         assert attempt(email=f"user{n}@example.com").status_code == 401
@@ -96,9 +74,9 @@ def test_login_is_limited_per_ip_with_an_integer_retry_after(attempt, set_rates,
 
 
 def test_a_spoofed_x_forwarded_for_is_ignored_without_trusted_proxies(
-    attempt, set_rates, clock, make_user
+    attempt, auth_settings, clock, make_user
 ):
-    set_rates(login="3/minute")
+    auth_settings.rates(login="3/minute")
 
     for n in range(3):
         response = attempt(email=f"user{n}@example.com", HTTP_X_FORWARDED_FOR=f"198.51.100.{n}")
@@ -117,10 +95,10 @@ def test_the_session_records_remote_addr_not_a_client_sent_forwarded_for(attempt
 
 
 def test_with_one_trusted_proxy_the_forwarded_client_ip_is_limited(
-    attempt, set_rates, set_auth, clock, make_user
+    auth_settings, attempt, clock, make_user
 ):
-    set_rates(login="3/minute")
-    set_auth(TRUSTED_PROXY_COUNT=1)
+    auth_settings.rates(login="3/minute")
+    auth_settings(TRUSTED_PROXY_COUNT=1)
     proxy = "10.0.0.1"
 
     # Different clients behind the same proxy each get their own budget...
@@ -145,8 +123,8 @@ def test_with_one_trusted_proxy_the_forwarded_client_ip_is_limited(
 # --- login, per email ----------------------------------------------------------------
 
 
-def test_login_is_limited_per_email_across_ips(attempt, set_rates, clock, make_user):
-    set_rates(login="3/minute")
+def test_login_is_limited_per_email_across_ips(attempt, auth_settings, clock, make_user):
+    auth_settings.rates(login="3/minute")
     make_user()
 
     for n in range(3):
@@ -156,9 +134,9 @@ def test_login_is_limited_per_email_across_ips(attempt, set_rates, clock, make_u
 
 
 def test_the_correct_password_during_a_lockout_is_throttled_too(
-    attempt, set_rates, clock, make_user, hash_ops
+    attempt, auth_settings, clock, make_user, hash_ops
 ):
-    set_rates(login="3/minute")
+    auth_settings.rates(login="3/minute")
     make_user()
     for n in range(3):
         attempt(ip=f"10.0.0.{n + 1}")
@@ -172,9 +150,9 @@ def test_the_correct_password_during_a_lockout_is_throttled_too(
 
 
 def test_an_unknown_email_is_locked_out_with_the_same_answer(
-    attempt, set_rates, clock, make_user
+    attempt, auth_settings, clock, make_user
 ):
-    set_rates(login="3/minute")
+    auth_settings.rates(login="3/minute")
     make_user(email="alice@example.com")
     for n in range(3):
         attempt(email="alice@example.com", ip=f"10.0.1.{n + 1}")
@@ -189,8 +167,8 @@ def test_an_unknown_email_is_locked_out_with_the_same_answer(
     assert sorted(known.headers.items()) == sorted(unknown.headers.items())
 
 
-def test_the_per_email_counter_ignores_case_and_spaces(attempt, set_rates, clock, make_user):
-    set_rates(login="3/minute")
+def test_the_per_email_counter_ignores_case_and_spaces(attempt, auth_settings, clock, make_user):
+    auth_settings.rates(login="3/minute")
     make_user()
 
     for n, spelling in enumerate(["alice@example.com", "ALICE@EXAMPLE.COM", " Alice@Example.com "]):
@@ -199,8 +177,8 @@ def test_the_per_email_counter_ignores_case_and_spaces(attempt, set_rates, clock
     assert_throttled(attempt(email="aLiCe@example.COM", ip="10.0.0.9"))
 
 
-def test_a_lockout_ends_with_its_window(attempt, set_rates, clock, make_user):
-    set_rates(login="3/minute")
+def test_a_lockout_ends_with_its_window(attempt, auth_settings, clock, make_user):
+    auth_settings.rates(login="3/minute")
     make_user()
     for n in range(3):
         attempt(ip=f"10.0.0.{n + 1}")
@@ -213,12 +191,12 @@ def test_a_lockout_ends_with_its_window(attempt, set_rates, clock, make_user):
 
 
 def test_a_locked_account_can_still_reset_its_password_and_then_log_in(
-    attempt, api, set_rates, clock, make_user
+    attempt, api, auth_settings, clock, make_user
 ):
     # R27: a lockout cannot be weaponised to keep the owner out; recovery works through it.
     from ainative_auth.email_tokens import reset_password_tokens
 
-    set_rates(login="3/minute")
+    auth_settings.rates(login="3/minute")
     user = make_user()
     for n in range(3):
         attempt(ip=f"10.0.0.{n + 1}")
@@ -235,8 +213,8 @@ def test_a_locked_account_can_still_reset_its_password_and_then_log_in(
     assert attempt(password="a brand new passphrase", ip="10.0.0.9").status_code == 200
 
 
-def test_a_successful_login_resets_the_email_counter(attempt, set_rates, clock, make_user):
-    set_rates(login="3/minute")
+def test_a_successful_login_resets_the_email_counter(attempt, auth_settings, clock, make_user):
+    auth_settings.rates(login="3/minute")
     make_user()
     assert attempt(ip="10.0.0.1").status_code == 401
     assert attempt(ip="10.0.0.2").status_code == 401
@@ -248,9 +226,9 @@ def test_a_successful_login_resets_the_email_counter(attempt, set_rates, clock, 
     assert_throttled(attempt(ip="10.0.0.20"))
 
 
-def test_a_successful_login_does_not_reset_the_ip_counter(attempt, set_rates, clock, make_user):
+def test_a_successful_login_does_not_reset_the_ip_counter(attempt, auth_settings, clock, make_user):
     # R28: 9 failures from one IP on 9 accounts, one success there, then the 11th -> 429.
-    set_rates(login="10/minute")
+    auth_settings.rates(login="10/minute")
     make_user(email="x@example.com")
     for n in range(9):
         assert attempt(email=f"victim{n}@example.com").status_code == 401
@@ -263,10 +241,10 @@ def test_a_successful_login_does_not_reset_the_ip_counter(attempt, set_rates, cl
 
 
 def test_consecutive_failures_past_the_lockout_ceiling_are_throttled_for_the_day(
-    attempt, set_rates, set_auth, clock, make_user
+    auth_settings, attempt, clock, make_user
 ):
-    set_rates(login="100/minute")
-    set_auth(LOGIN_LOCKOUT_RATE="5/day")
+    auth_settings.rates(login="100/minute")
+    auth_settings(LOGIN_LOCKOUT_RATE="5/day")
     make_user()
     for n in range(5):
         # Spread over minutes and addresses: the per-minute limits never trigger.
@@ -278,10 +256,10 @@ def test_consecutive_failures_past_the_lockout_ceiling_are_throttled_for_the_day
 
 
 def test_a_successful_login_clears_the_lockout_count(
-    attempt, set_rates, set_auth, clock, make_user
+    auth_settings, attempt, clock, make_user
 ):
-    set_rates(login="100/minute")
-    set_auth(LOGIN_LOCKOUT_RATE="3/day")
+    auth_settings.rates(login="100/minute")
+    auth_settings(LOGIN_LOCKOUT_RATE="3/day")
     make_user()
     assert attempt(ip="10.0.2.1").status_code == 401
     assert attempt(ip="10.0.2.2").status_code == 401
@@ -292,11 +270,11 @@ def test_a_successful_login_clears_the_lockout_count(
     assert attempt(password=PASSWORD, ip="10.0.2.6").status_code == 200
 
 
-def test_a_password_reset_lifts_the_lockout(api, attempt, set_rates, set_auth, clock, make_user):
+def test_a_password_reset_lifts_the_lockout(auth_settings, api, attempt, clock, make_user):
     from ainative_auth.email_tokens import reset_password_tokens
 
-    set_rates(login="100/minute")
-    set_auth(LOGIN_LOCKOUT_RATE="2/day")
+    auth_settings.rates(login="100/minute")
+    auth_settings(LOGIN_LOCKOUT_RATE="2/day")
     user = make_user()
     attempt(ip="10.0.3.1")
     attempt(ip="10.0.3.2")
@@ -310,17 +288,17 @@ def test_a_password_reset_lifts_the_lockout(api, attempt, set_rates, set_auth, c
     assert attempt(password="a brand new passphrase", ip="10.0.3.4").status_code == 200
 
 
-def test_the_lockout_ceiling_can_be_switched_off(attempt, set_rates, set_auth, clock, make_user):
-    set_rates(login="100/minute")
-    set_auth(LOGIN_LOCKOUT_RATE=None)
+def test_the_lockout_ceiling_can_be_switched_off(auth_settings, attempt, clock, make_user):
+    auth_settings.rates(login="100/minute")
+    auth_settings(LOGIN_LOCKOUT_RATE=None)
     make_user()
     for n in range(12):
         assert attempt(ip=f"10.0.4.{n}").status_code == 401
     assert attempt(password=PASSWORD, ip="10.0.4.99").status_code == 200
 
 
-def test_login_throttling_runs_before_any_hashing(attempt, set_rates, clock, hash_ops):
-    set_rates(login="2/minute")
+def test_login_throttling_runs_before_any_hashing(attempt, auth_settings, clock, hash_ops):
+    auth_settings.rates(login="2/minute")
     attempt(email="a@example.com")
     attempt(email="b@example.com")
     hash_ops.clear()
@@ -331,8 +309,8 @@ def test_login_throttling_runs_before_any_hashing(attempt, set_rates, clock, has
     assert hash_ops == []
 
 
-def test_a_scope_set_to_none_is_not_limited(attempt, set_rates, clock):
-    set_rates(login=None)
+def test_a_scope_set_to_none_is_not_limited(attempt, auth_settings, clock):
+    auth_settings.rates(login=None)
 
     statuses = {attempt().status_code for _ in range(15)}
 
@@ -342,8 +320,8 @@ def test_a_scope_set_to_none_is_not_limited(attempt, set_rates, clock):
 # --- register and refresh --------------------------------------------------------------
 
 
-def test_register_is_limited_per_ip(api, set_rates, clock, hash_ops):
-    set_rates(register="3/hour")
+def test_register_is_limited_per_ip(api, auth_settings, clock, hash_ops):
+    auth_settings.rates(register="3/hour")
 
     def register(n: int, ip: str = "10.0.0.1") -> Any:
         return api.post(REGISTER, {"email": f"user{n}@example.com", "password": PASSWORD},
@@ -361,8 +339,8 @@ def test_register_is_limited_per_ip(api, set_rates, clock, hash_ops):
     assert register(4, ip="10.0.0.2").status_code == 201
 
 
-def test_refresh_is_limited_per_ip(api, set_rates, clock, tokens):
-    set_rates(refresh="3/minute")
+def test_refresh_is_limited_per_ip(api, auth_settings, clock, tokens):
+    auth_settings.rates(refresh="3/minute")
 
     for n in range(3):
         garbage = api.post(REFRESH, {"refresh_token": f"garbage-{n}"}, format="json")
@@ -379,10 +357,10 @@ def test_refresh_is_limited_per_ip(api, set_rates, clock, tokens):
 
 
 @pytest.fixture
-def broken_cache(settings: Any, set_auth: Any) -> None:
+def broken_cache(settings: Any, auth_settings: Any) -> None:
     settings.CACHES = {**settings.CACHES,
                        "broken": {"BACKEND": "tests.test_throttling.BrokenCache"}}
-    set_auth(THROTTLE_CACHE="broken")
+    auth_settings(THROTTLE_CACHE="broken")
 
 
 def test_login_fails_closed_with_503_when_the_throttle_cache_is_down(
@@ -420,7 +398,7 @@ def test_register_and_refresh_fail_closed_when_the_throttle_cache_is_down(
 
 @pytest.mark.redis
 def test_throttle_counters_are_shared_between_workers_through_redis(
-    attempt, settings, set_rates, set_auth, clock
+    auth_settings, attempt, settings, clock
 ):
     import redis
     from django.core.cache.backends.redis import RedisCache
@@ -431,8 +409,8 @@ def test_throttle_counters_are_shared_between_workers_through_redis(
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
         "LOCATION": url, "KEY_PREFIX": prefix,
     }}
-    set_auth(THROTTLE_CACHE="shared")
-    set_rates(login="3/minute")
+    auth_settings(THROTTLE_CACHE="shared")
+    auth_settings.rates(login="3/minute")
     # Another worker: its own cache object and its own Redis connection pool.
     other_worker = RedisCache(url, {"KEY_PREFIX": prefix})
     window = int(clock.now // 60)

@@ -112,8 +112,8 @@ def test_get_does_not_verify_and_keeps_the_token_usable(api, register, mail_toke
 
 
 def test_the_token_expires_after_the_configured_lifetime(api, register, mail_token,
-                                                         settings):
-    settings.AINATIVE_AUTH = {**settings.AINATIVE_AUTH, "VERIFY_EMAIL_TOKEN_LIFETIME": 600}
+                                                         auth_settings):
+    auth_settings(VERIFY_EMAIL_TOKEN_LIFETIME=600)
     register()
     token = mail_token("verify")
     later = datetime.now() + timedelta(seconds=601)
@@ -250,10 +250,10 @@ def test_resend_with_a_malformed_body_is_400(api, db, body):
 
 
 def test_resend_past_the_per_email_limit_answers_200_and_sends_nothing(
-    api, register, throttle_rates
+    api, register, auth_settings
 ):
     register()
-    throttle_rates(resend_verification="2/hour")
+    auth_settings.rates(resend_verification="2/hour")
     mail.outbox.clear()
     responses = [api.post(RESEND, {"email": "alice@example.com"}, format="json",
                           REMOTE_ADDR=f"10.0.0.{n}") for n in range(1, 5)]
@@ -262,8 +262,8 @@ def test_resend_past_the_per_email_limit_answers_200_and_sends_nothing(
     assert len(mail.outbox) == 2
 
 
-def test_resend_is_throttled_per_ip_with_retry_after(api, db, throttle_rates):
-    throttle_rates(resend_verification="3/hour")
+def test_resend_is_throttled_per_ip_with_retry_after(api, db, auth_settings):
+    auth_settings.rates(resend_verification="3/hour")
     codes = []
     for n in range(4):
         r = api.post(RESEND, {"email": f"user{n}@example.com"}, format="json")
@@ -273,15 +273,15 @@ def test_resend_is_throttled_per_ip_with_retry_after(api, db, throttle_rates):
     assert int(r["Retry-After"]) > 0
 
 
-def test_verify_is_throttled_per_ip(api, db, throttle_rates):
-    throttle_rates(verify_email="3/minute")
+def test_verify_is_throttled_per_ip(api, db, auth_settings):
+    auth_settings.rates(verify_email="3/minute")
     codes = [verify(api, f"dXNlcj{n}.c3k2g0-abc").status_code for n in range(4)]
     assert codes == [400, 400, 400, 429]
 
 
-def test_verify_is_throttled_per_account_across_ips(api, make_user, throttle_rates):
+def test_verify_is_throttled_per_account_across_ips(api, make_user, auth_settings):
     user = make_user()
-    throttle_rates(verify_email="3/minute")
+    auth_settings.rates(verify_email="3/minute")
     from ainative_auth.email_tokens import verify_email_tokens
 
     uid = verify_email_tokens.make_email_token(user).split(".")[0]
@@ -291,13 +291,13 @@ def test_verify_is_throttled_per_account_across_ips(api, make_user, throttle_rat
 
 
 def test_a_valid_verification_link_works_while_the_account_is_flooded(
-    api, make_user, mail_token, throttle_rates
+    api, make_user, mail_token, auth_settings
 ):
     # Failures are counted after the token was checked: garbage naming the account (its
     # uid is guessable) never blocks the owner's real link (R27).
     make_user()
     token = mail_token("verify")
-    throttle_rates(verify_email="3/minute")
+    auth_settings.rates(verify_email="3/minute")
     uid = token.split(".")[0]
     for n in range(1, 10):
         verify(api, f"{uid}.c3k2g0-{n:032x}", REMOTE_ADDR=f"10.0.0.{n}")
@@ -358,8 +358,8 @@ def test_unverified_users_may_log_in_by_default(api, make_user, login):
 
 
 def test_with_allow_unverified_login_off_only_the_right_password_learns_it(
-        api, register, login, mail_token, settings):
-    settings.AINATIVE_AUTH = {**settings.AINATIVE_AUTH, "ALLOW_UNVERIFIED_LOGIN": False}
+        api, register, login, mail_token, auth_settings):
+    auth_settings(ALLOW_UNVERIFIED_LOGIN=False)
     register()
     r = login(password="wrong password entirely")
     assert (r.status_code, r.json()["error_code"]) == (401, "invalid_credentials")

@@ -214,8 +214,8 @@ def test_a_revoked_bearer_token_is_refused(api_tokens: dict[str, Any]) -> None:
 
 
 @pytest.mark.django_db
-def test_failed_api_keys_are_throttled_through_the_middleware_too(throttle_rates: Any) -> None:
-    throttle_rates(api_key="2/minute")
+def test_failed_api_keys_are_throttled_through_the_middleware_too(auth_settings: Any) -> None:
+    auth_settings.rates(api_key="2/minute")
     statuses = [Client().get(WHOAMI, HTTP_X_API_KEY="ak_nope").status_code for _ in range(4)]
     assert statuses[:2] == [401, 401]
     response = Client().get(WHOAMI, HTTP_X_API_KEY="ak_nope")

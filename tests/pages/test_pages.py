@@ -146,9 +146,9 @@ def test_bad_input_is_a_400_announced_next_to_its_field(
         assert message in error.group(1)
 
 
-def test_the_page_and_the_api_share_the_login_throttle(alice: Any, throttle_rates: Any,
+def test_the_page_and_the_api_share_the_login_throttle(alice: Any, auth_settings: Any,
                                                        login: Any) -> None:
-    throttle_rates(login="2/minute")
+    auth_settings.rates(login="2/minute")
     assert login(password="wrong").status_code == 401
     assert sign_in(browser_client(), password="wrong").status_code == 401
     response = sign_in(browser_client())
@@ -158,8 +158,8 @@ def test_the_page_and_the_api_share_the_login_throttle(alice: Any, throttle_rate
     assert not RefreshSession.objects.exists()
 
 
-def test_the_lockout_applies_to_the_page(alice: Any, settings: Any) -> None:
-    settings.AINATIVE_AUTH = {**settings.AINATIVE_AUTH, "LOGIN_LOCKOUT_RATE": "2/day"}
+def test_the_lockout_applies_to_the_page(alice: Any, auth_settings: Any) -> None:
+    auth_settings(LOGIN_LOCKOUT_RATE="2/day")
     for _ in range(2):
         assert sign_in(browser_client(), password="wrong").status_code == 401
     assert sign_in(browser_client()).status_code == 429
@@ -172,8 +172,8 @@ def test_an_inactive_user_gets_the_same_401(alice: Any) -> None:
     assert "Invalid email or password." in _html(response)
 
 
-def test_the_verified_email_rule_applies_to_the_page(alice: Any, settings: Any) -> None:
-    settings.AINATIVE_AUTH = {**settings.AINATIVE_AUTH, "ALLOW_UNVERIFIED_LOGIN": False}
+def test_the_verified_email_rule_applies_to_the_page(alice: Any, auth_settings: Any) -> None:
+    auth_settings(ALLOW_UNVERIFIED_LOGIN=False)
     response = sign_in(browser_client())
     assert response.status_code == 403
     assert "Verify your email address" in _html(response)
@@ -441,8 +441,8 @@ def test_a_bad_create_form_is_a_400_next_to_its_field(signed_in: Client, data: d
     assert not APIKey.objects.exists()
 
 
-def test_the_key_limit_is_shown_not_a_500(signed_in: Client, settings: Any) -> None:
-    settings.AINATIVE_AUTH = {**settings.AINATIVE_AUTH, "API_KEY_MAX_PER_USER": 1}
+def test_the_key_limit_is_shown_not_a_500(signed_in: Client, auth_settings: Any) -> None:
+    auth_settings(API_KEY_MAX_PER_USER=1)
     assert _create(signed_in, name="one").status_code == 201
     response = _create(signed_in, name="two")
     assert response.status_code == 400
