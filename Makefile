@@ -8,7 +8,7 @@ VENV6 := .venv-django6
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: run dev test test-main test-custom-user test-django6 bench lint clean
+.PHONY: run dev test test-main test-custom-user test-django6 bench loadtest lint clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -59,6 +59,10 @@ test-django6: $(VENV6)/.installed
 bench: $(VENV)/.installed
 	$(VENV)/bin/python benchmarks/run.py
 	$(VENV)/bin/python benchmarks/parity.py --mail
+
+# A bounded load run (60 s) on PostgreSQL + Redis against gunicorn; not part of make test.
+loadtest: $(VENV)/.installed
+	$(VENV)/bin/python benchmarks/loadtest.py $(LOADTEST_ARGS)
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check ainative_auth example_project tests benchmarks
