@@ -223,6 +223,8 @@ AINATIVE_AUTH: dict[str, Any] = {
     "FRONTEND_URL": FRONTEND_URL,
     "THROTTLE_RATES": parse_throttle_rates(os.environ.get("AINATIVE_AUTH_THROTTLE_RATES", "")),
     "OAUTH_REDIRECT_URIS": _oauth_redirects,
+    # Reverse proxies in front (each appends to X-Forwarded-For); 0 = REMOTE_ADDR only.
+    "TRUSTED_PROXY_COUNT": int(os.environ.get("TRUSTED_PROXY_COUNT", "0") or 0),
     # The seed's middleware config: a browser is sent to /login, an API client gets a 401.
     "PROTECTED_PATHS": ["/dashboard", "/api/protected"],
     "LOGIN_PATH": "/login",
@@ -258,6 +260,11 @@ SECURE_REFERRER_POLICY = "no-referrer"
 X_FRAME_OPTIONS = "DENY"
 SECURE_HSTS_SECONDS = 0 if DEBUG else 31536000
 SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
+# Behind a TLS-terminating proxy that sets X-Forwarded-Proto (and strips it from clients):
+# TRUST_X_FORWARDED_PROTO=1 makes Django see those requests as https, so HSTS is sent and
+# request signatures (RFC 9421 @target-uri) and links see the real scheme.
+if env_bool("TRUST_X_FORWARDED_PROTO", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 # Set SECURE_COOKIES=1 behind HTTPS; the local server speaks plain http.
