@@ -59,10 +59,11 @@ def _chart(results: dict[str, Any]) -> Any:
     by_limit: dict[float, list[str]] = {}
     for limit, label in results.get("ratio_targets", []):
         by_limit.setdefault(limit, []).append(label.rsplit(" ", 1)[0])
-    for limit, labels in by_limit.items():
+    for i, (limit, labels) in enumerate(sorted(by_limit.items())):
         ax.axvline(limit, color="#c44e52", linestyle="--", linewidth=0.8)
-        ax.text(limit + 0.03, len(names) - 0.6, f"{' & '.join(labels)} target {limit:g}x",
-                color="#c44e52", fontsize=7, ha="left")
+        ax.text(limit + 0.03, -0.9 - 0.45 * i, f"{' & '.join(labels)} target {limit:g}x",
+                color="#c44e52", fontsize=7, ha="left", va="center")
+    ax.set_ylim(-1.2 - 0.45 * len(by_limit), len(names) - 0.4)
     ax.set_xlabel("median latency, multiple of the no-auth floor (in-process WSGI)")
     ax.tick_params(axis="y", labelsize=7)
     ax.set_xlim(0, max(ratios) * 1.35)
@@ -84,12 +85,18 @@ def _chart(results: dict[str, Any]) -> Any:
     if http:
         ax = axes.pop(0)
         rows = http["rows"]
-        ax.bar([r["name"] for r in rows], [r["of_floor"] * 100 for r in rows],
-               color=["#9e9e9e"] + ["#dd8452"] * (len(rows) - 1))
+        xs = list(range(len(rows)))
+        ax.bar([x - 0.2 for x in xs], [r["of_floor"] * 100 for r in rows], 0.4,
+               color="#dd8452", label="req/s, % of no-auth")
+        ax.bar([x + 0.2 for x in xs], [r["of_floor_by_cpu"] * 100 for r in rows], 0.4,
+               color="#e8c9a8", label="by worker CPU per request")
         ax.axhline(75, color="#c44e52", linestyle="--", linewidth=0.8)
-        for i, r in enumerate(rows):
-            ax.text(i, r["of_floor"] * 100 + 1, f"{r['rps']:.0f}/s", ha="center", fontsize=7)
-        ax.set_ylabel("% of no-auth req/s")
+        for x, r in zip(xs, rows, strict=True):
+            ax.text(x - 0.2, r["of_floor"] * 100 + 1, f"{r['rps']:.0f}/s", ha="center",
+                    fontsize=7)
+        ax.set_xticks(xs, [r["name"] for r in rows])
+        ax.set_ylabel("% of the no-auth view")
+        ax.legend(fontsize=7, loc="upper right")
         ax.set_title(f"gunicorn, 2 {http['worker_class']} workers, loopback", fontsize=8)
         ax.tick_params(axis="x", labelsize=7)
     fig.tight_layout()

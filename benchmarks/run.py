@@ -86,9 +86,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="argon2id logins per case (default %(default)s)")
     p.add_argument("--memory-threads", default="1,4,16",
                    help="concurrent logins to measure peak RSS at (default %(default)s)")
-    p.add_argument("--http-seconds", type=float, default=1.25,
+    p.add_argument("--http-seconds", type=float, default=0.6,
                    help="seconds per HTTP slot (default %(default)s); 0 skips the HTTP stage")
-    p.add_argument("--http-rounds", type=int, default=4, help="HTTP rounds (default %(default)s)")
+    p.add_argument("--http-rounds", type=int, default=8,
+                   help="HTTP rounds, rows rotated (default %(default)s)")
     p.add_argument("--http-connections", type=int, default=4,
                    help="closed-loop client connections (default %(default)s)")
     p.add_argument("--http-worker", choices=["sync", "gthread"], default="sync",
@@ -118,7 +119,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     if args.quick:
         args.requests, args.warmup, args.scales = 500, 50, "10000"
         args.refresh_requests, args.login_rounds, args.memory_threads = 300, 3, "1,8"
-        args.http_seconds, args.http_rounds = min(args.http_seconds, 0.6), 2
+        args.http_seconds, args.http_rounds = min(args.http_seconds, 0.5), 3
     args.count_requests = 50 if args.quick else 200
     args.scales = [int(s.replace("_", "")) for s in args.scales.split(",") if s.strip()]
     args.memory_threads = [int(s) for s in args.memory_threads.split(",") if s.strip()]
