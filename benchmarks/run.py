@@ -349,6 +349,22 @@ def main(argv: list[str] | None = None) -> int:
                               "rows": [r.as_dict() for r in rows.values()]}]
         results["ratio_targets"] = [(KEY_RATIO[db.vendor], f"API key {KEY_RATIO[db.vendor]}x"),
                                     (JWT_RATIO[db.vendor], f"JWT {JWT_RATIO[db.vendor]}x")]
+        # ---- over HTTP (early: it needs both cores, so it goes while the machine is as quiet
+        # as it was when the run started)
+        if args.http_seconds > 0:
+            from benchmarks import over_http
+
+            simplejwt = next(c for c in contenders if c.path == "/simplejwt/")
+            connection.close()  # the workers open their own; SQLite likes one writer
+            results["http"] = over_http.run(
+                [("no auth (floor)", "/floor/", {}),
+                 (KEY_NAME, ours.KEY_PATH, key_headers),
+                 (JWT_NAME, ours.JWT_PATH, jwt_headers),
+                 (simplejwt.name, simplejwt.path, simplejwt.headers)],
+                seconds=args.http_seconds, rounds=args.http_rounds,
+                connections=args.http_connections, worker_class=args.http_worker,
+                threads=4 if args.http_worker == "gthread" else 1)
+
         if not args.no_breakdown:
             n = min(2000, args.requests)
             results["breakdown"] = {"jwt": breakdown.jwt(client, floor, jwt, n),
@@ -397,21 +413,6 @@ def main(argv: list[str] | None = None) -> int:
             from benchmarks import logins
 
             results["login"] = logins.run(client, args.login_rounds, args.memory_threads)
-
-        # ---- over HTTP
-        if args.http_seconds > 0:
-            from benchmarks import over_http
-
-            simplejwt = next(c for c in contenders if c.path == "/simplejwt/")
-            connection.close()  # the workers open their own; SQLite likes one writer
-            results["http"] = over_http.run(
-                [("no auth (floor)", "/floor/", {}),
-                 (KEY_NAME, ours.KEY_PATH, key_headers),
-                 (JWT_NAME, ours.JWT_PATH, jwt_headers),
-                 (simplejwt.name, simplejwt.path, simplejwt.headers)],
-                seconds=args.http_seconds, rounds=args.http_rounds,
-                connections=args.http_connections, worker_class=args.http_worker,
-                threads=4 if args.http_worker == "gthread" else 1)
 
         # ---- revocation must take effect on the very next request
         revocation = {}
