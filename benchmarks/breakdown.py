@@ -118,6 +118,12 @@ def _lookup_pieces(pieces: Pieces, lookup: Any, value: Any, indent: str = "    "
                on_driver_cursor, part=False)
     pieces.add(f"{indent}its SELECT on a Django cursor (driver + Django's wrapper)",
                on_django_cursor)
+    if connection.vendor == "sqlite":
+        from django.db.backends.sqlite3.base import SQLiteCursorWrapper
+
+        rewrite = SQLiteCursorWrapper.convert_query
+        pieces.add(f"{indent}  of which Django's %s -> ? rewrite of its {len(sql)} characters",
+                   lambda: rewrite(None, sql), part=False)  # type: ignore[arg-type]
     if lookup.converters:
         pieces.add(f"{indent}converters ({len(lookup.converters)} columns: datetimes, "
                    "UUIDs, JSON...)", convert)
