@@ -152,7 +152,7 @@ def _report(title: str, pieces: Pieces, total_label: str,
               f"{situ['request_us'] - situ['floor_us']:.1f} µs, of which")
         print(f"  {'  authenticate() in situ (colder caches than the loops above)':<72} "
               f"{situ['authenticate_us']:8.1f}")
-        print(f"  {'  outside authenticate() (DRF: authenticator, user, permission)':<72} "
+        print(f"  {'  outside authenticate() (not DRF code: see the fixed-user row)':<72} "
               f"{situ['outside_us']:8.1f}")
         out["in_situ"] = situ
     return out
