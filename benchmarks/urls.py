@@ -1,19 +1,37 @@
-"""One trivial view per contender; only the authentication/permission classes differ."""
+"""One trivial view per contender; only the authentication/permission classes differ.
+
+Plus the app's own endpoints under ``api/`` (refresh and login are measured through them),
+two no-auth views that only run ours' lookup SELECT on a Django cursor (the lower bound of
+any check that makes that one query), and a view whose authenticator hands back a fixed
+user without looking at anything (what DRF costs for any authenticated request).
+"""
 
 from __future__ import annotations
 
-from django.urls import path
+from typing import Any
+
+from django.db import connection
+from django.urls import include, path
 from knox.auth import TokenAuthentication as KnoxTokenAuthentication
+from rest_framework.authentication import BaseAuthentication
 from rest_framework.authentication import TokenAuthentication as DRFTokenAuthentication
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework_api_key.permissions import HasAPIKey
+from rest_framework_simplejwt.authentication import (
+    JWTAuthentication as SimpleJWTAuthentication,
+)
+from rest_framework_simplejwt.authentication import JWTStatelessUserAuthentication
 
-from . import ours
+from ainative_auth.authentication import APIKeyAuthentication, JWTAuthentication
+from ainative_auth.views.base import BaseAPIView
 
 PAYLOAD = {"ok": True}
+
+# name -> (sql, params), filled by run.py once the credentials exist (see SelectOnlyView).
+SELECTS: dict[str, tuple[str, list[Any]]] = {}
 
 
 class FloorView(APIView):
@@ -24,6 +42,44 @@ class FloorView(APIView):
 
     def get(self, request: Request) -> Response:
         return Response(PAYLOAD)
+
+
+class FloorPostView(BaseAPIView):
+    """No authentication, a JSON body parsed like the app's POST endpoints (its base view,
+    parser and headers): the floor of a POST such as auth/refresh."""
+
+    def post(self, request: Request) -> Response:
+        request.data  # noqa: B018 - parse the body, as every POST endpoint does
+        return Response(PAYLOAD)
+
+
+class SelectOnlyView(FloorView):
+    """The floor plus one statement on a Django cursor, no ORM and no auth."""
+
+    select = ""
+
+    def get(self, request: Request) -> Response:
+        sql, params = SELECTS[self.select]
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            cursor.fetchone()
+        return Response(PAYLOAD)
+
+
+class FixedUserAuthentication(BaseAuthentication):
+    """No credential and no I/O: the user run.py put in ``FIXED_USER``. What DRF itself
+    spends on an authenticated request (authenticator, user, permission) over the floor."""
+
+    def authenticate(self, request: Request) -> tuple[Any, None]:
+        return FIXED_USER[0], None
+
+
+FIXED_USER: list[Any] = [None]
+
+
+class FixedUserView(FloorView):
+    authentication_classes = [FixedUserAuthentication]
+    permission_classes = [IsAuthenticated]
 
 
 class DRFTokenView(FloorView):
@@ -42,18 +98,38 @@ class KnoxView(FloorView):
     permission_classes = [IsAuthenticated]
 
 
+class SimpleJWTStatelessView(FloorView):
+    authentication_classes = [JWTStatelessUserAuthentication]
+    permission_classes = [IsAuthenticated]
+
+
+class SimpleJWTView(FloorView):
+    authentication_classes = [SimpleJWTAuthentication]
+    permission_classes = [IsAuthenticated]
+
+
+class OursJWTView(FloorView):
+    authentication_classes = [JWTAuthentication]
+    permission_classes = [IsAuthenticated]
+
+
+class OursKeyView(FloorView):
+    authentication_classes = [APIKeyAuthentication]
+    permission_classes = [IsAuthenticated]
+
+
 urlpatterns = [
     path("floor/", FloorView.as_view()),
+    path("floor-post/", FloorPostView.as_view()),
+    path("select-key/", SelectOnlyView.as_view(select="key")),
+    path("fixed-user/", FixedUserView.as_view()),
+    path("select-session/", SelectOnlyView.as_view(select="session")),
     path("drf-token/", DRFTokenView.as_view()),
     path("drf-api-key/", DRFAPIKeyView.as_view()),
     path("knox/", KnoxView.as_view()),
+    path("simplejwt-stateless/", SimpleJWTStatelessView.as_view()),
+    path("simplejwt/", SimpleJWTView.as_view()),
+    path("ours-jwt/", OursJWTView.as_view()),
+    path("ours-key/", OursKeyView.as_view()),
+    path("api/", include("ainative_auth.urls")),
 ]
-
-_ours_class = ours.authentication_class()
-if _ours_class is not None:
-
-    class OursView(FloorView):
-        authentication_classes = [_ours_class]
-        permission_classes = [IsAuthenticated]
-
-    urlpatterns.append(path("ours/", OursView.as_view()))
