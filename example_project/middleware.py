@@ -1,4 +1,5 @@
-"""Keep error bodies under /api/ JSON even with DEBUG on (Django's debug pages are HTML)."""
+"""Keep error bodies under /api/ JSON even with DEBUG on (Django's debug pages are HTML),
+and answer 503 wherever the database is unreachable."""
 
 from __future__ import annotations
 
@@ -44,6 +45,14 @@ class JSONErrorsMiddleware:
         return response
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if isinstance(exception, (OperationalError, InterfaceError)):
+            # The database is unreachable: a 503 to retry, on the pages too (the login
+            # page reads the database); a 500 would say the request itself was at fault.
+            logger.error("database unavailable on %s: %s", request.path,
+                         type(exception).__name__)
+            response = json_error(503, "service_unavailable")
+            response["Retry-After"] = "5"
+            return response
         if not request.path.startswith(self.prefix):
             return None
         if isinstance(exception, Http404):
@@ -52,9 +61,5 @@ class JSONErrorsMiddleware:
             return json_error(413, "request_too_large")
         if isinstance(exception, SuspiciousOperation):
             return json_error(400, "bad_request")
-        if isinstance(exception, (OperationalError, InterfaceError)):
-            response = json_error(503, "service_unavailable")
-            response["Retry-After"] = "5"
-            return response
         logger.error("Unhandled exception on %s", request.path, exc_info=exception)
         return json_error(500, "server_error")

@@ -122,8 +122,11 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    # Fail fast (503) when the database is down instead of hanging a worker.
-    DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = 5
+    # Fail fast (503) when the database is down instead of hanging a worker: seconds to
+    # wait for a connection (libpq's minimum is 2).
+    DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = int(
+        os.environ.get("DATABASE_CONNECT_TIMEOUT", "5")
+    )
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # SQLite's default (deferred) transactions read first and ask for the write lock
     # later; when two of them do, SQLite refuses one at once ("database is locked", a
@@ -136,11 +139,17 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 
 _cache_url = os.environ.get("CACHE_URL") or os.environ.get("REDIS_URL")
 if _cache_url:
+    # Seconds to connect to Redis and to wait for each answer, set here whatever
+    # redis-py's default: when Redis is down or unreachable the throttled endpoints answer
+    # 503 after this long instead of holding a worker thread.
+    _redis_timeout = float(os.environ.get("REDIS_TIMEOUT", "2"))
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": _cache_url,
             "KEY_PREFIX": "ainative-example",
+            "OPTIONS": {"socket_connect_timeout": _redis_timeout,
+                        "socket_timeout": _redis_timeout},
         }
     }
 else:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth import authenticate, user_logged_in
+from django.contrib.auth.hashers import check_password
 from django.db import transaction
 
 from .. import throttling
@@ -77,7 +78,34 @@ def register_and_login(
     """POST auth/register: throttled per IP, then ``register``, then a first session."""
     throttling.hit("register", "ip", client.ip_address)
     user = register(email=email, password=password, name=name, client=client)
-    return sign_in(user, client)
+    # A social login may claim the new account before its first session starts: then the
+    # registrant gets the 409 a later signup would have got.
+    return _sign_in_with_password(user, password, client, refused=EmailTaken)
+
+
+def _sign_in_with_password(
+    user: Any, password: str, client: Client, *, refused: type[Exception]
+) -> LoginResult:
+    """``sign_in`` for a user whose password was just checked, unless it changed since.
+
+    Between the check (or the account's creation) and the new session, another request
+    may change the password and revoke the user's sessions: a reset, a change, or a social
+    login claiming the unverified account (password made unusable). A session started
+    after that revocation would survive it, and keep whoever knew the old password in.
+    Under the user row's lock (which those writes take too) either the session comes
+    first, and their revocation ends it, or they do, and this sign-in is refused. A hash
+    rewritten by a parallel login's upgrade is not a change: it still takes this password.
+    """
+    # No savepoint: inside a caller's transaction this needs none, and the refusal is
+    # raised after the block, so it rolls nothing back.
+    with transaction.atomic(savepoint=False):
+        current = (
+            type(user)._default_manager.select_for_update().filter(pk=user.pk)
+            .values_list("password", flat=True).first()
+        )
+        if current == user.password or (current and check_password(password, current)):
+            return sign_in(user, client)
+    raise refused()
 
 
 def _lockout_rate() -> throttling.Rate | None:
@@ -169,7 +197,7 @@ def login_with_password(
     clear_login_failures(email)
     if announce:
         user_logged_in.send(sender=user.__class__, request=client.request, user=user)
-    return sign_in(user, client)
+    return _sign_in_with_password(user, password, client, refused=InvalidCredentials)
 
 
 def update_profile(user: Any, *, name: str | None = None) -> Any:
