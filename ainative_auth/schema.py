@@ -13,6 +13,8 @@ generated from it behaves like the server.
   a key with 403 ``session_required``, and views without a declared scope with 403
   ``insufficient_scope``.
 - Request bodies that refuse unknown fields say ``additionalProperties: false``.
+- Email fields say ``format: email`` (ours are strict ``CharField``s, which drf-spectacular
+  would describe as any string).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from typing import Any
 from drf_spectacular.extensions import (
     OpenApiAuthenticationExtension,
     OpenApiSerializerExtension,
+    OpenApiSerializerFieldExtension,
 )
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
 from drf_spectacular.utils import OpenApiResponse
@@ -150,3 +153,14 @@ class RejectUnknownFieldsScheme(OpenApiSerializerExtension):
         if direction == "request":
             schema["additionalProperties"] = False
         return schema
+
+
+class StrictEmailFieldScheme(OpenApiSerializerFieldExtension):
+    """``StrictEmailField`` is an address: ``format: email``, as DRF's ``EmailField`` gets."""
+
+    target_class = "ainative_auth.serializers.fields.StrictEmailField"
+    match_subclasses = True
+
+    def map_serializer_field(self, auto_schema: Any, direction: Any) -> dict[str, Any]:
+        schema = auto_schema._map_serializer_field(self.target, direction, bypass_extensions=True)
+        return {**schema, "format": "email"}
