@@ -201,6 +201,22 @@ def credentials(make_user: Any) -> Credentials:
                        session_id=str(signed_in.session.pk), account_id=str(account.pk))
 
 
+@pytest.fixture(autouse=True)
+def _keep_the_test_connection() -> Iterator[None]:
+    """Serve the way Django's test client does: schemathesis calls the real WSGI handler,
+    whose request_started/finished signals close "old" connections, and closing the
+    connection that holds the test's transaction ends it (on PostgreSQL; SQLite's in-memory
+    test database is never closed)."""
+    from django.core.signals import request_finished, request_started
+    from django.db import close_old_connections
+
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
+
+
 @pytest.fixture
 def standins(settings: Any, operation: str) -> Iterator[list[Any]]:
     """The stand-in providers, for the social operations only (they cost a thread each)."""
