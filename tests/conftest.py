@@ -321,3 +321,24 @@ class AuthSettings:
 def auth_settings(settings: Any) -> AuthSettings:
     """Override ``AINATIVE_AUTH`` for one test (pytest-django's ``settings`` undoes it)."""
     return AuthSettings(settings)
+
+
+# --- fixtures: social login (issue 9) ---
+
+
+@pytest.fixture
+def github(settings: Any) -> Any:
+    """A stand-in GitHub on loopback, configured as the project's GitHub app."""
+    from .oauth_standins import serving_github
+
+    with serving_github(settings) as server:
+        yield server
+
+
+@pytest.fixture
+def linkedin(settings: Any) -> Any:
+    """A stand-in OpenID Connect issuer on loopback, configured as the LinkedIn app."""
+    from .oauth_standins import serving_linkedin
+
+    with serving_linkedin(settings) as server:
+        yield server

@@ -4,7 +4,6 @@ auth/social-accounts/{id} (never the last way to log in)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -16,31 +15,16 @@ from ainative_auth.services.social import list_providers
 
 from .oauth_standins import (
     CALLBACK,
-    FakeGitHub,
-    FakeOIDC,
     OIDCUser,
     authorize,
     callback,
     github_user,
     log_in_with,
-    serving_github,
-    serving_linkedin,
     sign_in_at,
 )
 
 pytestmark = pytest.mark.django_db
 
-
-@pytest.fixture
-def github(settings: Any) -> Iterator[FakeGitHub]:
-    with serving_github(settings) as server:
-        yield server
-
-
-@pytest.fixture
-def linkedin(settings: Any) -> Iterator[FakeOIDC]:
-    with serving_linkedin(settings) as server:
-        yield server
 
 User = get_user_model()
 

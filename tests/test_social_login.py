@@ -14,7 +14,6 @@ import os
 import secrets
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +33,6 @@ from .conftest import PASSWORD
 from .oauth_standins import (
     CALLBACK,
     FakeGitHub,
-    FakeOIDC,
     Fault,
     GitHubUser,
     OIDCUser,
@@ -43,24 +41,11 @@ from .oauth_standins import (
     github_user,
     log_in_with,
     s256,
-    serving_github,
-    serving_linkedin,
     sign_in_at,
 )
 
 pytestmark = pytest.mark.django_db
 
-
-@pytest.fixture
-def github(settings: Any) -> Iterator[FakeGitHub]:
-    with serving_github(settings) as server:
-        yield server
-
-
-@pytest.fixture
-def linkedin(settings: Any) -> Iterator[FakeOIDC]:
-    with serving_linkedin(settings) as server:
-        yield server
 
 User = get_user_model()
 

@@ -10,7 +10,6 @@ import hashlib
 import hmac
 import json
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import jwt
@@ -23,7 +22,6 @@ from .conftest import assert_error
 from .oauth_standins import (
     CALLBACK,
     DROP,
-    FakeGitHub,
     FakeOIDC,
     Fault,
     OIDCUser,
@@ -31,23 +29,10 @@ from .oauth_standins import (
     callback,
     log_in_with,
     other_rsa_key,
-    serving_github,
-    serving_linkedin,
 )
 
 pytestmark = pytest.mark.django_db
 
-
-@pytest.fixture
-def github(settings: Any) -> Iterator[FakeGitHub]:
-    with serving_github(settings) as server:
-        yield server
-
-
-@pytest.fixture
-def linkedin(settings: Any) -> Iterator[FakeOIDC]:
-    with serving_linkedin(settings) as server:
-        yield server
 
 User = get_user_model()
 

@@ -8,7 +8,6 @@ Run with ``DATABASE_URL=postgres://... [REDIS_URL=redis://...] pytest <this file
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
 from functools import partial
 from typing import Any
 
@@ -21,31 +20,16 @@ from ainative_auth.models import AccountEmail
 
 from .concurrency import run_together
 from .oauth_standins import (
-    FakeGitHub,
-    FakeOIDC,
     OIDCUser,
     authorize,
     callback,
     github_user,
     log_in_with,
-    serving_github,
-    serving_linkedin,
     sign_in_at,
 )
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
-
-@pytest.fixture
-def github(settings: Any) -> Iterator[FakeGitHub]:
-    with serving_github(settings) as server:
-        yield server
-
-
-@pytest.fixture
-def linkedin(settings: Any) -> Iterator[FakeOIDC]:
-    with serving_linkedin(settings) as server:
-        yield server
 
 User = get_user_model()
 ROUNDS = 10
