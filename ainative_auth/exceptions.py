@@ -13,7 +13,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.db import DatabaseError, InterfaceError, OperationalError
-from django.http import Http404
+from django.http import Http404, UnreadablePostError
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 
@@ -226,6 +226,24 @@ class LastLoginMethod(Conflict):
     )
 
 
+class RequestTimeout(APIError):
+    """The server stopped waiting for the rest of the body (the example project's gunicorn
+    worker sets a read deadline; any server that times out a read gives the same)."""
+
+    status_code = status.HTTP_408_REQUEST_TIMEOUT
+    error_code = "request_timeout"
+    default_detail = "The request body was not received in time."
+
+
+class LengthRequired(APIError):
+    """A body sent with ``Transfer-Encoding`` (chunked): Django reads request bodies by
+    ``Content-Length`` only and would see an empty one, so it is refused, not misread."""
+
+    status_code = status.HTTP_411_LENGTH_REQUIRED
+    error_code = "length_required"
+    default_detail = "Send the request body with a Content-Length, not chunked."
+
+
 class ServiceUnavailable(APIError):
     status_code = status.HTTP_503_SERVICE_UNAVAILABLE
     error_code = "service_unavailable"
@@ -286,6 +304,16 @@ def _validation_response(exc: exceptions.ValidationError) -> Response:
     return Response(error_body(detail, "validation_error", errors), status=400)
 
 
+def _timed_out(exc: BaseException) -> bool:
+    """Whether a read error was a timeout (Django wraps the server's error once or twice)."""
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, TimeoutError):
+            return True
+        cause = cause.__cause__
+    return False
+
+
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """DRF exception handler giving our error body; set on every ainative_auth view."""
     headers: dict[str, str] = {}
@@ -295,6 +323,10 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         exc = Forbidden()
     elif isinstance(exc, RequestDataTooBig):
         return Response(error_body(ERROR_MESSAGES[413], "request_too_large"), status=413)
+    elif isinstance(exc, UnreadablePostError):
+        # Reading the body failed: the client stalled (a timeout) or went away mid-body.
+        exc = RequestTimeout() if _timed_out(exc) else exceptions.ParseError(
+            "The request body could not be read.")
     elif isinstance(exc, SuspiciousOperation):
         return Response(error_body(ERROR_MESSAGES[400], "bad_request"), status=400)
     elif isinstance(exc, (OperationalError, InterfaceError)):

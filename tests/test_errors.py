@@ -15,6 +15,7 @@ from typing import Any
 from unittest import mock
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.db import InterfaceError, OperationalError
 from django.test import Client
@@ -22,6 +23,7 @@ from django.urls import path
 from rest_framework.test import APIClient
 from rest_framework.views import APIView
 
+from ainative_auth.views.accounts import RegisterView
 from example_project import urls as example_urls
 
 from .conftest import PASSWORD, assert_error
@@ -130,6 +132,46 @@ def test_malformed_json_is_a_json_400(debug: bool) -> None:
     response = client().post("/api/v1/auth/login", "{", content_type="application/json")
 
     assert_json_error(response, 400, "malformed_request")
+
+
+def test_a_chunked_body_is_a_json_411_before_anything_else(debug: bool) -> None:
+    """Django reads bodies by Content-Length only: a chunked one would be read as empty."""
+    body = json.dumps({"email": "chunked@example.com", "password": PASSWORD, "name": "C"})
+    response = client().post("/api/v1/auth/register", body, content_type="application/json",
+                             HTTP_TRANSFER_ENCODING="chunked")
+
+    assert_json_error(response, 411, "length_required")
+    assert not get_user_model().objects.exists()
+
+
+class _FailingInput:
+    """A body stream whose read fails as a server's does when the client stalls or goes."""
+
+    def __init__(self, error: OSError) -> None:
+        self.error = error
+
+    def read(self, *args: Any) -> bytes:
+        raise self.error
+
+    def close(self) -> None:
+        pass
+
+
+@pytest.mark.parametrize(("error", "status", "code"), [
+    (TimeoutError("timed out"), 408, "request_timeout"),
+    (ConnectionResetError("reset"), 400, "malformed_request"),
+])
+def test_a_body_the_server_cannot_read_is_a_json_4xx(
+    rf: Any, error: OSError, status: int, code: str
+) -> None:
+    request = rf.post("/api/v1/auth/register", "{}", content_type="application/json")
+    request._stream = _FailingInput(error)  # what Django reads the body from
+
+    response = RegisterView.as_view()(request)
+    response.render()
+
+    assert_json_error(response, status, code)
+    assert not get_user_model().objects.exists()
 
 
 @pytest.mark.urls(__name__)

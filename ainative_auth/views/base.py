@@ -12,7 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from ..authentication import default_authentication_classes
-from ..exceptions import InsufficientScope, exception_handler
+from ..exceptions import InsufficientScope, LengthRequired, exception_handler
 from ..models import APIKey
 from ..parsers import StrictJSONParser
 from ..permissions import HasScope
@@ -33,6 +33,13 @@ class BaseAPIView(APIView):
 
     def get_exception_handler(self) -> Callable[..., Response | None]:
         return exception_handler
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        # Before authentication: a chunked body would be read as empty (Django frames
+        # bodies by Content-Length only), so the request is refused instead of misread.
+        if request.META.get("HTTP_TRANSFER_ENCODING"):
+            raise LengthRequired()
+        super().initial(request, *args, **kwargs)
 
     def get_authenticate_header(self, request: Request) -> str:
         # A 401 must carry WWW-Authenticate (RFC 9110), also on login and refresh.
