@@ -16,19 +16,22 @@ bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
 # `threads` requests at once. Threads suit this app: a request waits on the database or
 # on argon2 (which releases the GIL), and at most 4 hashes run at once per process.
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
-worker_class = "gthread"
+# gthread, plus a deadline on reading each request (GUNICORN_READ_TIMEOUT, default 10 s,
+# head and body) and JSON answers for what gunicorn refuses: example_project/gunicorn_worker.py.
+worker_class = "example_project.gunicorn_worker.ThreadWorker"
 threads = int(os.environ.get("GUNICORN_THREADS", "4"))
 # A worker silent this long is killed and replaced. Well above one login (argon2id
 # ~0.1 s, queued behind at most 4 others), far below a stuck one.
 timeout = 30
 graceful_timeout = 20
 # Idle keep-alive connections are closed after 5 s; a client that connects and sends
-# nothing is handed back to the poller after 5 s of silence (gthread's data timeout), so
-# slow clients cannot hold every thread.
+# nothing is handed back to the poller after 5 s of silence (gthread's data timeout), and
+# one that sends too slowly is cut off by the worker's read deadline, so slow clients
+# cannot hold every thread.
 keepalive = 5
 # Bounds on the request head: a longer request line is a 414, more header fields or a
-# longer field a 400 (gunicorn's own JSON-free answer, before Django; bodies are bounded by
-# Django's DATA_UPLOAD_MAX_MEMORY_SIZE and answered 413 JSON).
+# longer field a 431 (answered by gunicorn before Django, with the JSON error body; bodies
+# are bounded by Django's DATA_UPLOAD_MAX_MEMORY_SIZE and answered 413 JSON).
 limit_request_line = 4094
 limit_request_fields = 64
 limit_request_field_size = 8190

@@ -50,6 +50,18 @@ def servers_database_url(port: int | None = None) -> str:
     return f"postgres://{user}{password}@{host}:{port or database_port()}/{conf['NAME']}"
 
 
+def migrated_sqlite_url(path: Path) -> str:
+    """A SQLite file at ``path`` with the example project's tables, as ``DATABASE_URL``:
+    for servers whose tests do not need the test run's database."""
+    url = f"sqlite:///{path}"
+    subprocess.run(  # noqa: S603 - our own interpreter and manage.py
+        [sys.executable, "manage.py", "migrate", "--noinput", "--verbosity", "0"],
+        cwd=ROOT, check=True, env={**os.environ, "DATABASE_URL": url,
+                                   "DJANGO_SETTINGS_MODULE": "example_project.settings"},
+    )
+    return url
+
+
 class Server(str):
     """A running server's base URL (``http://127.0.0.1:PORT``), with its gunicorn master."""
 

@@ -31,7 +31,8 @@ def gunicorn_settings(**env: str) -> dict[str, Any]:
 
 def test_gunicorn_runs_two_threaded_workers_with_timeouts_set_on_purpose() -> None:
     conf = gunicorn_settings()
-    assert conf["workers"] == 2 and conf["worker_class"] == "gthread"
+    assert conf["workers"] == 2
+    assert conf["worker_class"] == "example_project.gunicorn_worker.ThreadWorker"  # gthread
     assert conf["threads"] == 4
     assert conf["bind"] == "127.0.0.1:8000"
     # Above one login's argon2 (queued behind four), far below a hung worker.
