@@ -4,8 +4,9 @@ The body rows (F1, F4-F14, F16) run over every endpoint with a body in
 ``test_bad_input.py`` (its ``TARGETS``); this file has the rest: headers (F15, F21-F24),
 email spellings (F18, F19), passwords (F20), the OAuth callbacks (F25, F26), parameter
 pollution (F27), path and method variants (F28), Host and forwarding headers (F29). The
-rows a real server answers before Django sees the request (F2 slow or huge bodies, F3
-framing, F17 huge headers) are not here yet: they need gunicorn over raw sockets.
+rows a real server answers before or while Django reads the request (F2 slow, endless or
+huge bodies, F3 framing, F17 huge heads) are in ``test_server_edge.py``: raw sockets
+against the example project's gunicorn.
 
 Every rejection is checked the same way: the documented 4xx with the error body
 (``assert_error`` / ``assert_rejected``), nothing created or changed in any table, no mail
