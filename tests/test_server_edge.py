@@ -219,6 +219,21 @@ def test_a_slow_body_is_cut_off_at_the_deadline_with_408(server: str) -> None:
     assert_nothing_created(server, email)
 
 
+@pytest.mark.parametrize("path", ["/login", "/admin/login/"])
+def test_a_slow_form_body_to_a_page_is_refused_not_a_500(server: str, path: str) -> None:
+    """The pages read forms through Django's CSRF check, which takes an unreadable body
+    as a failed check: a 403, never a server error."""
+    form = b"email=edge%40example.com&password=edge+of+the+server+1"
+    with connect(server) as sock:
+        sock.sendall(head("POST", path, "Content-Type: application/x-www-form-urlencoded",
+                          f"Content-Length: {len(form)}"))
+        sender = dribble(sock, form)
+        response = read_response(sock)
+        sender.stop.set()
+    assert response.status_code == 403
+    assert not sender.finished.is_set()
+
+
 def test_slow_clients_on_every_thread_do_not_lock_out_the_others(server: str) -> None:
     """Six slow bodies for a worker of four threads: without the deadline each would hold
     its thread for 20 s and every other client would wait behind them."""
