@@ -246,8 +246,10 @@ def create_account(
     verified: bool = False,
     request: HttpRequest | None = None,
 ) -> Any:
-    """Create an active user for ``email`` (canonical), with its uniqueness record and
-    allauth's ``EmailAddress``, all in one transaction; return the user.
+    """Create an active user for ``email`` (made canonical here too, for callers that
+    skip the serializers; ``InvalidEmail`` if it has no canonical form), with its
+    uniqueness record and allauth's ``EmailAddress``, all in one transaction; return the
+    user.
 
     ``password=None`` gives an unusable password (a social-only account). The password is
     hashed before the duplicate check, so the 201 and the 409 of registration cost the
@@ -257,6 +259,7 @@ def create_account(
     """
     from .adapter import get_adapter  # the adapter module imports this one
 
+    email = canonical_email(email)
     if not get_adapter().is_signup_allowed(request, email):
         raise Forbidden("Sign-up is closed.", "signup_closed")
     user = build_user(email, name)

@@ -15,6 +15,7 @@ from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from ainative_auth.adapter import DefaultAdapter
+from ainative_auth.exceptions import EmailTaken
 from ainative_auth.models import AccountEmail
 from ainative_auth.services import accounts, passwords
 from ainative_auth.users import (
@@ -167,6 +168,19 @@ def test_create_account_writes_the_user_its_claim_and_its_address_together() -> 
     assert AccountEmail.objects.get(user=user).email == "bob@example.com"
     address = EmailAddress.objects.get(user=user)
     assert (address.email, address.verified, address.primary) == ("bob@example.com", True, True)
+
+
+def test_create_account_stores_the_canonical_address_whoever_calls_it() -> None:
+    """Code calling the service directly (a management command, a data migration) gets
+    the same stored form as the API: the unique index, login and limits agree on it."""
+    user = create_account("  Carol@EXAMPLE.com", password=PASSWORD)
+    assert user.email == "carol@example.com"
+    assert AccountEmail.objects.get(user=user).email == "carol@example.com"
+    assert EmailAddress.objects.get(user=user).email == "carol@example.com"
+    with pytest.raises(EmailTaken):
+        create_account("CAROL@example.com", password=PASSWORD)
+    with pytest.raises(InvalidEmail):
+        create_account("carol\u200b@example.com")
 
 
 class ClosedSignup(DefaultAdapter):
