@@ -127,6 +127,16 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = int(
         os.environ.get("DATABASE_CONNECT_TIMEOUT", "5")
     )
+    # A statement that waits longer than this (a lock held by a stuck transaction, a
+    # runaway query) is cancelled by the server, and the request answers 503 instead of
+    # holding its thread (0 turns it off, e.g. for a long migration).
+    _statement_timeout = int(float(os.environ.get("DATABASE_STATEMENT_TIMEOUT", "10")) * 1000)
+    # TCP keepalives: a connection to a host that vanished (no RST, no answer) is found
+    # dead in about 16 s instead of the kernel's two hours.
+    DATABASES["default"]["OPTIONS"].update(
+        options=f"-c statement_timeout={_statement_timeout}",
+        keepalives=1, keepalives_idle=10, keepalives_interval=2, keepalives_count=3,
+    )
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # SQLite's default (deferred) transactions read first and ask for the write lock
     # later; when two of them do, SQLite refuses one at once ("database is locked", a

@@ -92,3 +92,15 @@ def test_the_real_server_names_no_version() -> None:
     assert response.status_code == 200
     assert response.headers["Server"] == "gunicorn"
     assert "X-Powered-By" not in response.headers
+
+
+def test_postgres_connections_bound_slow_statements_and_dead_hosts() -> None:
+    options = example_setting("DATABASES", DATABASE_URL="postgres://u@db.example/app")[
+        "default"]["OPTIONS"]
+    assert options["connect_timeout"] == 5
+    assert options["options"] == "-c statement_timeout=10000"
+    assert (options["keepalives"], options["keepalives_idle"], options["keepalives_interval"],
+            options["keepalives_count"]) == (1, 10, 2, 3)
+    off = example_setting("DATABASES", DATABASE_URL="postgres://u@db.example/app",
+                          DATABASE_STATEMENT_TIMEOUT="0")["default"]["OPTIONS"]
+    assert off["options"] == "-c statement_timeout=0"

@@ -31,6 +31,7 @@ import pytest
 import requests
 from allauth.account.models import EmailAddress
 from django.contrib.auth import get_user_model
+from django.db import transaction
 from django.test import override_settings
 
 from ainative_auth.email_tokens import reset_password_tokens
@@ -189,3 +190,21 @@ def test_sign_ups_and_logins_cut_off_midway_leave_no_partial_account_and_no_orph
                 assert again.status_code == 409, again.text
             else:
                 assert again.status_code == 201, again.text
+
+
+def test_a_request_stuck_behind_a_lock_answers_503_at_the_statement_timeout() -> None:
+    """A transaction that holds a row and never finishes (a stuck job, a shell left open)
+    must not hold every request that needs the row, and their threads, with it: the
+    server cancels the waiting statement after ``DATABASE_STATEMENT_TIMEOUT`` (1 s here)
+    and the request is a 503; once the lock goes, the same login works."""
+    env = {**SERVER_ENV, "DATABASE_STATEMENT_TIMEOUT": "1"}
+    with start_servers(1, env) as (server,):
+        account = sign_up(server, "locked@example.com")
+        account.browser.close()
+        login = {"email": account.email, "password": PASSWORD}
+        with transaction.atomic():
+            get_user_model().objects.select_for_update().get(pk=account.user_id)
+            stuck = call(server, "POST", "/api/v1/auth/login", json=login)
+            assert_unavailable(stuck)  # answered while the row is still locked
+        again = call(server, "POST", "/api/v1/auth/login", json=login)
+        assert again.status_code == 200, again.text
