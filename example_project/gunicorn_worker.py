@@ -53,14 +53,14 @@ class DeadlineSocket:
     def recv(self, size: int) -> bytes:
         if self.deadline is None:
             return self._sock.recv(size)
-        remaining = self.deadline - time.monotonic()
-        if remaining <= 0:
-            raise RequestReadTimeout()
+        # Past the deadline the wait is 0: bytes the client already sent are still read
+        # (the application may have been slow to ask for them), only waiting is refused.
+        remaining = max(self.deadline - time.monotonic(), 0.0)
         previous = self._sock.gettimeout()
         self._sock.settimeout(remaining if previous is None else min(previous, remaining))
         try:
             return self._sock.recv(size)
-        except TimeoutError as exc:
+        except (TimeoutError, BlockingIOError) as exc:
             if time.monotonic() >= self.deadline:
                 raise RequestReadTimeout() from exc
             raise  # a shorter timeout of gunicorn's own (its keep-alive drain)

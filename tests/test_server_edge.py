@@ -148,6 +148,31 @@ def dribble(sock: socket.socket, data: bytes, interval: float = 0.25) -> Dribble
     return sender
 
 
+# --- the deadline itself ------------------------------------------------------------------
+
+
+def test_the_deadline_refuses_waiting_not_bytes_already_sent() -> None:
+    """Past the deadline, what the client has already sent is still read (the application
+    may have been slow to ask for it); only waiting for more is refused."""
+    from example_project.gunicorn_worker import DeadlineSocket, RequestReadTimeout
+
+    server_side, client_side = socket.socketpair()
+    with server_side, client_side:
+        reader = DeadlineSocket(server_side)
+        reader.deadline = time.monotonic() - 1
+        client_side.sendall(b"already here")
+        assert reader.recv(100) == b"already here"
+        with pytest.raises(RequestReadTimeout):
+            reader.recv(100)
+        reader.deadline = time.monotonic() + 0.2
+        with pytest.raises(RequestReadTimeout):
+            reader.recv(100)  # waits out the 0.2 s, then refuses
+        assert server_side.gettimeout() is None  # the socket is left as it was
+        reader.deadline = None
+        client_side.sendall(b"no deadline")
+        assert reader.recv(100) == b"no deadline"
+
+
 # --- F2: huge, chunked, endless and slow bodies --------------------------------------------
 
 
