@@ -10,6 +10,7 @@ routes plus views that fail on purpose.
 
 from __future__ import annotations
 
+import io
 import json
 from typing import Any
 from unittest import mock
@@ -144,17 +145,18 @@ def test_a_chunked_body_is_a_json_411_before_anything_else(debug: bool) -> None:
     assert not get_user_model().objects.exists()
 
 
-class _FailingInput:
+class _FailingInput(io.BufferedIOBase):
     """A body stream whose read fails as a server's does when the client stalls or goes."""
 
     def __init__(self, error: OSError) -> None:
+        super().__init__()
         self.error = error
+
+    def readable(self) -> bool:
+        return True
 
     def read(self, *args: Any) -> bytes:
         raise self.error
-
-    def close(self) -> None:
-        pass
 
 
 @pytest.mark.parametrize(("error", "status", "code"), [
