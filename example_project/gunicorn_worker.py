@@ -49,6 +49,7 @@ class DeadlineSocket:
     def __init__(self, sock: socket.socket) -> None:
         self._sock = sock
         self.deadline: float | None = None
+        self.request: Any = None  # gunicorn's request being read, once its head is in
 
     def recv(self, size: int) -> bytes:
         if self.deadline is None:
@@ -62,6 +63,10 @@ class DeadlineSocket:
             return self._sock.recv(size)
         except (TimeoutError, BlockingIOError) as exc:
             if time.monotonic() >= self.deadline:
+                if self.request is not None:
+                    # The rest of the body is still on its way: the answer (408) says
+                    # "Connection: close", and the connection is not reused.
+                    self.request.must_close = True
                 raise RequestReadTimeout() from exc
             raise  # a shorter timeout of gunicorn's own (its keep-alive drain)
         finally:
@@ -79,10 +84,22 @@ class ThreadWorker(gthread.ThreadWorker):
             # Made here, as gunicorn would make it on the first request, but reading through
             # the deadline. (TLS and HTTP/2 connections keep gunicorn's own parser.)
             conn.parser = http.get_parser(self.cfg, DeadlineSocket(conn.sock), conn.client)
-        source = getattr(getattr(conn.parser, "unreader", None), "sock", None)
-        if isinstance(source, DeadlineSocket):
+        source = _deadline_socket(conn)
+        if source is not None:
             source.deadline = time.monotonic() + READ_TIMEOUT
+            source.request = None
         return super().handle(conn)
+
+    def handle_request(self, req: Any, conn: Any) -> Any:
+        source = _deadline_socket(conn)
+        if source is not None:
+            source.request = req
+        return super().handle_request(req, conn)
+
+
+def _deadline_socket(conn: Any) -> DeadlineSocket | None:
+    source = getattr(getattr(conn.parser, "unreader", None), "sock", None)
+    return source if isinstance(source, DeadlineSocket) else None
 
 
 # gunicorn's refusals, as (error_code, detail) by status; the detail never echoes input.
