@@ -340,6 +340,21 @@ def test_an_unknown_transfer_coding_is_501(server: str) -> None:
     assert response.closed
 
 
+def test_an_expectation_the_server_cannot_meet_is_417_and_100_continue_works(
+    server: str
+) -> None:
+    response = exchange(server, head("GET", "/api/v1/health", "Expect: 200-ok"))
+    assert_error(response, 417, "expectation_failed")
+    email = fresh_email()
+    body = register_body(email)
+    with connect(server) as sock:
+        sock.sendall(head("POST", REGISTER, "Content-Type: application/json",
+                          f"Content-Length: {len(body)}", "Expect: 100-continue"))
+        assert sock.recv(100).startswith(b"HTTP/1.1 100 Continue\r\n\r\n")
+        sock.sendall(body)
+        assert read_response(sock, check_close=False).status_code == 201
+
+
 def test_chunked_http_1_0_is_400(server: str) -> None:
     data = head("POST", REGISTER, "Content-Type: application/json",
                 "Transfer-Encoding: chunked").replace(b"HTTP/1.1", b"HTTP/1.0", 1)
