@@ -49,3 +49,18 @@ class FlakyEmailBackend(LocmemBackend):
         if fail:
             raise smtplib.SMTPServerDisconnected("Connection unexpectedly closed (test)")
         return super().send_messages(messages)
+
+
+class DirectoryBackend(LocmemBackend):
+    """For servers the tests run in another process: every message is written to a file
+    in ``$TEST_MAIL_DIR``, so the test can count what the server sent."""
+
+    def send_messages(self, messages: Any) -> int:
+        import os
+        import uuid
+        from pathlib import Path
+
+        folder = Path(os.environ["TEST_MAIL_DIR"])
+        for message in messages:
+            (folder / f"{uuid.uuid4().hex}.eml").write_bytes(message.message().as_bytes())
+        return len(messages)
