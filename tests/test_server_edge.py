@@ -211,6 +211,18 @@ def dribble(sock: socket.socket, data: bytes, interval: float = 0.25) -> Dribble
     return sender
 
 
+def slow_post(server: EdgeServer, path: str, content_type: str, body: bytes
+              ) -> tuple[RawResponse, Dribbler]:
+    """POST ``body`` at 4 bytes a second; the answer, and how far the sender got."""
+    with connect(server) as sock:
+        sock.sendall(head("POST", path, f"Content-Type: {content_type}",
+                          f"Content-Length: {len(body)}"))
+        sender = dribble(sock, body)
+        response = read_response(sock)
+        sender.stop.set()
+    return response, sender
+
+
 # --- the deadline itself ------------------------------------------------------------------
 
 
@@ -300,12 +312,7 @@ def test_a_slow_body_is_cut_off_at_the_deadline_with_408(server: EdgeServer) -> 
     before = server.state()
     email = fresh_email()
     body = register_body(email)  # ~80 bytes at 4 a second: 20 s, the deadline is 2 s
-    with connect(server) as sock:
-        sock.sendall(head("POST", REGISTER, "Content-Type: application/json",
-                          f"Content-Length: {len(body)}"))
-        sender = dribble(sock, body)
-        response = read_response(sock)
-        sender.stop.set()
+    response, sender = slow_post(server, REGISTER, "application/json", body)
     assert_error(response, 408, "request_timeout")
     assert response["Connection"] == "close" and response.closed
     assert not sender.finished.is_set() and sender.sent < len(body)
@@ -318,12 +325,7 @@ def test_a_slow_form_body_to_a_page_is_refused_not_a_500(server: EdgeServer, pat
     """The pages read forms through Django's CSRF check, which takes an unreadable body
     as a failed check: a 403, never a server error."""
     form = b"email=edge%40example.com&password=edge+of+the+server+1"
-    with connect(server) as sock:
-        sock.sendall(head("POST", path, "Content-Type: application/x-www-form-urlencoded",
-                          f"Content-Length: {len(form)}"))
-        sender = dribble(sock, form)
-        response = read_response(sock)
-        sender.stop.set()
+    response, sender = slow_post(server, path, "application/x-www-form-urlencoded", form)
     assert response.status_code == 403
     assert not sender.finished.is_set()
 
