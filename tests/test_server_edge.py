@@ -106,8 +106,19 @@ def connect(base: str) -> socket.socket:
     return sock
 
 
+class _Unbuffered:
+    """The socket as ``http.client`` reads a response from it: through an unbuffered file,
+    so that no byte of what follows (a pipelined answer, the close) is taken with it."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+
+    def makefile(self, mode: str, *args: Any, **kwargs: Any) -> Any:
+        return self.sock.makefile(mode, buffering=0)
+
+
 def read_response(sock: socket.socket, *, check_close: bool = True) -> RawResponse:
-    reply = http.client.HTTPResponse(sock)
+    reply = http.client.HTTPResponse(_Unbuffered(sock))  # a socket-like: makefile only
     reply.begin()
     content = reply.read()
     headers = {name.lower(): value for name, value in reply.getheaders()}
