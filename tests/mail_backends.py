@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import smtplib
 import threading
 import time
+import uuid
+from pathlib import Path
 from typing import Any
 
 from django.core.mail.backends.locmem import EmailBackend as LocmemBackend
@@ -56,10 +59,6 @@ class DirectoryBackend(LocmemBackend):
     in ``$TEST_MAIL_DIR``, so the test can count what the server sent."""
 
     def send_messages(self, messages: Any) -> int:
-        import os
-        import uuid
-        from pathlib import Path
-
         folder = Path(os.environ["TEST_MAIL_DIR"])
         for message in messages:
             (folder / f"{uuid.uuid4().hex}.eml").write_bytes(message.message().as_bytes())
