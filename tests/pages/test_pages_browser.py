@@ -169,8 +169,11 @@ def test_a_wrong_password_is_announced_next_to_the_form(live_server: Any, alice:
 def test_sign_in_and_key_creation_work_from_the_keyboard(live_server: Any, alice: Any) -> None:
     with chromium_page(live_server.url) as page:
         page.goto("/login")
-        # The email field has focus on arrival; Tab moves on; Enter submits.
+        # The email field has focus on arrival (autofocus lands just after the load event:
+        # typing before it would lose keys); Tab moves on; Enter submits.
+        page.wait_for_function("document.activeElement.id === 'id_email'", timeout=5000)
         page.keyboard.type("alice@example.com")
+        assert page.input_value("#id_email") == "alice@example.com"
         page.keyboard.press("Tab")
         assert page.evaluate("document.activeElement.id") == "id_password"
         page.keyboard.type(PASSWORD)
