@@ -106,34 +106,15 @@ class Client:
             response.close()
         return int(self.status[:3]), body
 
-    def timed(self, env: dict[str, Any], n: int, out: list[int] | None) -> int:
-        """n requests with one environ; appends each latency (ns) to ``out``; returns how
-        many were not 200."""
+    def timed(self, next_env: Callable[[], dict[str, Any]], n: int, out: list[int] | None,
+              feed: Callable[[bytes], None] | None = None) -> int:
+        """n requests, each with the environ ``next_env()`` builds before the clock starts;
+        appends each latency (ns) to ``out``, hands each 200's body to ``feed`` after the
+        clock stops; returns how many were not 200."""
         handler, start_response, perf = self.handler, self._start_response, time.perf_counter_ns
         bad = 0
         for _ in range(n):
-            e = dict(env)
-            e["wsgi.input"] = io.BytesIO(b"")
-            t0 = perf()
-            response = handler(e, start_response)
-            for _chunk in response:
-                pass
-            response.close()
-            t1 = perf()
-            if out is not None:
-                out.append(t1 - t0)
-            if self.status[:3] != "200":
-                bad += 1
-        return bad
-
-    def timed_dynamic(self, contender: Contender, n: int, out: list[int] | None) -> int:
-        """Like ``timed``, with a new environ per request (built before the clock starts)
-        and the body handed to ``contender.feed`` (after it stops)."""
-        handler, start_response, perf = self.handler, self._start_response, time.perf_counter_ns
-        feed = contender.feed
-        bad = 0
-        for _ in range(n):
-            e = contender.environ()
+            e = next_env()
             e["wsgi.input"] = io.BytesIO(e.get("bench.body", b""))
             t0 = perf()
             response = handler(e, start_response)
@@ -151,8 +132,10 @@ class Client:
     def run(self, contender: Contender, n: int, out: list[int] | None,
             env: dict[str, Any] | None = None) -> int:
         if contender.dynamic:
-            return self.timed_dynamic(contender, n, out)
-        return self.timed(env if env is not None else contender.environ(), n, out)
+            # A new environ per request (a fresh nonce, the next refresh token).
+            return self.timed(contender.environ, n, out, contender.feed)
+        fixed = env if env is not None else contender.environ()
+        return self.timed(fixed.copy, n, out)
 
 
 def warm_up(client: Client, contenders: list[Contender], n: int) -> None:

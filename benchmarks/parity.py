@@ -4,13 +4,13 @@
     .venv/bin/python benchmarks/parity.py --quick    # smoke run
     .venv/bin/python benchmarks/parity.py --mail     # also: mail stall behind bad addresses
 
-Separate from the API-key benchmark (``run.py``) on purpose: it shares nothing with it but
-``benchmarks/settings.py``. Each request is a WSGI environ handed straight to Django's
-``WSGIHandler`` (no sockets), with mail sent from the app's background thread as in
-production. Requests for the known and the unknown address are interleaved one by one, in
-a shuffled order, so drift, the garbage collector and the mail thread's work after a
-known-address request land on both sides alike. Printed: median and p90 per case, and the
-known/unknown ratio of the medians (target: within 10%, R55).
+Separate from the API-key benchmark (``run.py``) on purpose: it shares only
+``benchmarks/settings.py`` and the harness's WSGI client with it. Each request is a WSGI
+environ handed straight to Django's ``WSGIHandler`` (no sockets), with mail sent from the
+app's background thread as in production. Requests for the known and the unknown address
+are interleaved one by one, in a shuffled order, so drift, the garbage collector and the
+mail thread's work after a known-address request land on both sides alike. Printed: median
+and p90 per case, and the known/unknown ratio of the medians (target: within 10%, R55).
 
 ``--mail`` measures the issue-8 stall: 20 messages to addresses the SMTP server refuses
 (a local aiosmtpd server on 127.0.0.1 answering 550, through Django's SMTP backend) are
@@ -38,6 +38,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from benchmarks import harness  # noqa: E402 - needs ROOT on sys.path
+
 TARGET = 0.10  # |known / unknown - 1| of the medians
 
 # ROOT_URLCONF while this benchmark runs (Django imports this module as benchmarks.parity,
@@ -49,17 +51,8 @@ if __name__ != "__main__":
     urlpatterns = [path("api/v1/", include("ainative_auth.urls"))]
 
 
-class Client:
-    """Calls the WSGI handler as a WSGI server does: environ in, body drained, closed."""
-
-    def __init__(self) -> None:
-        from django.core.handlers.wsgi import WSGIHandler
-
-        self.handler = WSGIHandler()
-        self.status = ""
-
-    def _start_response(self, status: str, headers: list, exc_info: Any = None) -> None:
-        self.status = status
+class Client(harness.Client):
+    """The harness's WSGI client, with the one request this benchmark times."""
 
     def post(self, path: str, body: bytes, ip: str) -> tuple[int, int]:
         env = {
