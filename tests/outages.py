@@ -17,6 +17,7 @@ from django.utils.http import urlsafe_base64_encode
 from ainative_auth.keys import new_api_key
 
 from .conftest import assert_error
+from .servers import Server, TCPProxy
 from .signing import sign_v2
 
 PASSWORD = "the outage will be over"
@@ -206,6 +207,16 @@ def assert_all_answer_normally(answers: dict[str, requests.Response]) -> None:
     assert statuses == {name: EXPECTED_UP.get(name, 200) for name in answers}, {
         name: (r.status_code, r.text[:200]) for name, r in answers.items()
         if r.status_code != EXPECTED_UP.get(name, 200)}
+
+
+def restore_and_assert_recovered(proxy: TCPProxy, server: Server,
+                                 probes: dict[str, Callable[[], requests.Response]],
+                                 workers: set[int]) -> None:
+    """Bring the service back: every probe answers normally at once, from the very
+    processes that served through the outage (no restart)."""
+    proxy.restore()
+    assert_all_answer_normally(run_all(probes))
+    assert server.worker_pids() == workers
 
 
 def assert_all_unavailable(answers: dict[str, requests.Response]) -> None:

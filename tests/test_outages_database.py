@@ -46,6 +46,7 @@ from .outages import (
     assert_unavailable,
     call,
     representative_requests,
+    restore_and_assert_recovered,
     run_all,
     sign_up,
 )
@@ -135,9 +136,7 @@ def test_with_the_database_unreachable_requests_end_at_the_connect_timeout_with_
     database.hang()
     assert_all_unavailable(run_all(chosen))
 
-    database.restore()
-    assert_all_answer_normally(run_all(chosen))
-    assert server.worker_pids() == workers
+    restore_and_assert_recovered(database, server, chosen, workers)
 
 
 def test_sign_ups_and_logins_cut_off_midway_leave_no_partial_account_and_no_orphan_token(

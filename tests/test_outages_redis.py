@@ -32,6 +32,7 @@ from .outages import (
     assert_unavailable,
     call,
     representative_requests,
+    restore_and_assert_recovered,
     run_all,
     sign_up,
 )
@@ -140,15 +141,11 @@ def test_without_redis_what_counts_against_a_limit_answers_503_and_the_rest_work
     for _ in range(5):
         assert_unavailable(probes["wrong password"]())
 
-    redis_proxy.restore()
-    assert_all_answer_normally(run_all(probes))
-    assert server.worker_pids() == workers
+    restore_and_assert_recovered(redis_proxy, server, probes, workers)
 
     redis_proxy.hang()
     assert_redis_outage_answers(run_all(probes))
-    redis_proxy.restore()
-    assert_all_answer_normally(run_all(probes))
-    assert server.worker_pids() == workers
+    restore_and_assert_recovered(redis_proxy, server, probes, workers)
 
 
 def test_key_management_and_logout_work_during_a_redis_outage(
