@@ -161,7 +161,8 @@ def memory(threads: int) -> dict[str, Any]:
     root = Path(__file__).resolve().parent.parent
     out = subprocess.run(
         [sys.executable, "-m", "benchmarks.logins", "memory", str(threads), EMAIL, PASSWORD],
-        cwd=root, env=os.environ.copy(), capture_output=True, text=True, timeout=300,
+        cwd=root, env={**os.environ, "BENCH_SQLITE_IMMEDIATE": "1"}, capture_output=True,
+        text=True, timeout=300,
         check=False,
     )
     if out.returncode != 0:

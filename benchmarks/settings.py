@@ -98,6 +98,12 @@ else:
             "CONN_MAX_AGE": None,
         }
     }
+    if os.environ.get("BENCH_SQLITE_IMMEDIATE"):
+        # For the concurrent logins of logins.py's memory child: as in the example project,
+        # writers queue for SQLite's lock instead of failing on it ("database is locked"
+        # when two deferred transactions both try to write). The timed rows keep Django's
+        # defaults.
+        DATABASES["default"]["OPTIONS"] = {"transaction_mode": "IMMEDIATE", "timeout": 20}
 
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 if os.environ.get("BENCH_REDIS_URL"):  # run.py --redis: the throttle counter on Redis
