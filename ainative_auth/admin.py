@@ -17,10 +17,10 @@ from django.http import HttpRequest
 
 from . import clock
 from .conf import auth_settings
-from .keys import InvalidPublicKey, InvalidScopes, clean_public_key, clean_scopes
+from .credentials.keys import InvalidPublicKey, InvalidScopes, clean_public_key, clean_scopes
+from .credentials.throttling import Rate
 from .models import APIKey, APIKeyQuerySet, RefreshSession
 from .services import api_keys, sessions
-from .throttling import Rate
 from .users import email_of
 
 

@@ -8,6 +8,12 @@ class AINativeAuthConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        # Imported here, once the app registry is ready (both touch models): checks
-        # registers the system checks, receivers connects the signal receivers.
-        from . import checks, receivers  # noqa: F401
+        # Everything with a side effect on the process happens here, once the app registry
+        # is ready, never at import: the system checks are registered, the signal receivers
+        # connected, drf-spectacular's extensions registered (they subclass its registry
+        # classes), and the mail sender's fork and exit hooks installed.
+        from . import checks, schema  # noqa: F401
+        from .outbox import delivery
+        from .services import receivers  # noqa: F401
+
+        delivery.install_process_hooks()

@@ -16,14 +16,15 @@ from django.http import HttpRequest
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.request import Request
 
-from . import clock, signatures, throttling
+from . import clock
 from .adapter import get_adapter
 from .conf import auth_settings
+from .credentials import signatures, throttling
+from .credentials.keys import matching_api_key_hash, parse_api_key
+from .credentials.lookups import fetch_api_key, fetch_session
+from .credentials.tokens import InvalidAccessToken, decode_access_token
 from .exceptions import APIKeyInvalid, SignatureInvalid, SignatureRequired, TokenInvalid
-from .keys import matching_api_key_hash, parse_api_key
-from .lookups import fetch_api_key, fetch_session
 from .models import APIKey, RefreshSession
-from .tokens import InvalidAccessToken, decode_access_token
 from .users import may_authenticate
 
 logger = logging.getLogger("ainative_auth")

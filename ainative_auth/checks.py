@@ -10,7 +10,7 @@ from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
 
 from .conf import DEFAULTS
-from .throttling import Rate
+from .credentials.throttling import Rate
 
 
 @register(Tags.security)

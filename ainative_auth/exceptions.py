@@ -354,8 +354,9 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
             if isinstance(exc, klass):
                 status_code, code = mapped_status, mapped_code
                 break
-        if isinstance(exc.detail, dict) and "error_code" in exc.detail:
-            code = str(exc.detail["error_code"])
+        detail: Any = exc.detail
+        if isinstance(detail, dict) and "error_code" in detail:
+            code = str(detail["error_code"])
     raw: Any = exc.detail
     if isinstance(raw, dict):
         raw = raw.get("detail", ERROR_MESSAGES.get(status_code, "Error."))

@@ -12,12 +12,13 @@
     AINATIVE_AUTH = {"PROTECTED_PATHS": ["/dashboard", "/api/protected"]}
 
 A request whose path is protected needs one credential: ``X-API-Key``, a Bearer access
-token, or a browser session of the pages (``ainative_auth.browser``), judged in that
-order by the same functions the DRF classes call. With one, ``request.user`` is its user
-and ``request.auth`` the ``APIKey``, ``AccessToken`` or ``RefreshSession`` behind it.
-Without, a browser is redirected to ``LOGIN_PATH?next=<path>`` and an API client gets the
-401 error body with ``WWW-Authenticate``. A header credential that is present but wrong
-is a 401 (with the same body the API gives) even for a browser: it was sent on purpose.
+token, or a browser session of the pages (``ainative_auth.credentials.browser_session``),
+judged in that order by the same functions the DRF classes call. With one,
+``request.user`` is its user and ``request.auth`` the ``APIKey``, ``AccessToken`` or
+``RefreshSession`` behind it. Without, a browser is redirected to
+``LOGIN_PATH?next=<path>`` and an API client gets the 401 error body with ``WWW-
+Authenticate``. A header credential that is present but wrong is a 401 (with the same body
+the API gives) even for a browser: it was sent on purpose.
 
 Path rules: entries of ``PROTECTED_PATHS`` and ``PUBLIC_PATHS`` are path prefixes matched
 on segment boundaries (``/dashboard`` covers ``/dashboard`` and ``/dashboard/keys``, never
@@ -42,7 +43,6 @@ from django.http import HttpRequest, HttpResponse
 from rest_framework.exceptions import APIException
 from rest_framework.renderers import JSONRenderer
 
-from . import browser
 from .authentication import (
     API_KEY_HEADER,
     authenticate_access_token,
@@ -51,6 +51,7 @@ from .authentication import (
     presents_api_key,
 )
 from .conf import auth_settings
+from .credentials import browser_session
 from .exceptions import exception_handler
 
 
@@ -115,9 +116,9 @@ def authenticate(request: HttpRequest) -> HttpResponse | None:
             if token is not None:
                 user, auth = authenticate_access_token(token)
             else:
-                found = browser.current(request)
+                found = browser_session.current(request)
                 if found is None:
-                    return browser.unauthenticated(request)
+                    return browser_session.unauthenticated(request)
                 user, auth = found
     except (APIException, DatabaseError) as exc:
         return _error_response(exc)

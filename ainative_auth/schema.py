@@ -47,7 +47,7 @@ ERROR_DESCRIPTIONS = {
 
 def error(description: str) -> OpenApiResponse:
     """An error answer for ``extend_schema(responses=...)``: the error body, described."""
-    from .serializers import ErrorSerializer
+    from .api.serializers.common import ErrorSerializer
 
     return OpenApiResponse(ErrorSerializer, description=description)
 
@@ -63,9 +63,9 @@ def api_key_scopes(view: Any, method: str) -> tuple[str, ...] | None:
     ``AuthenticatedAPIView`` a view without ``HasScope`` refuses them; each ``HasScope``
     adds its scopes (an empty tuple: any valid key).
     """
+    from .api.views.base import AuthenticatedAPIView
     from .authentication import APIKeyAuthentication
     from .permissions import HasScope, IsSessionAuthenticated
-    from .views.base import AuthenticatedAPIView
 
     if not any(isinstance(a, APIKeyAuthentication) for a in view.get_authenticators()):
         return None
@@ -145,7 +145,7 @@ class RejectUnknownFieldsScheme(OpenApiSerializerExtension):
     """Bodies of ``RejectUnknownFieldsMixin`` serializers answer an unknown key with 400:
     say so, so generated clients do not send one."""
 
-    target_class = "ainative_auth.serializers.fields.RejectUnknownFieldsMixin"
+    target_class = "ainative_auth.api.serializers.fields.RejectUnknownFieldsMixin"
     match_subclasses = True
 
     def map_serializer(self, auto_schema: Any, direction: Any) -> dict[str, Any]:
@@ -158,7 +158,7 @@ class RejectUnknownFieldsScheme(OpenApiSerializerExtension):
 class StrictEmailFieldScheme(OpenApiSerializerFieldExtension):
     """``StrictEmailField`` is an address: ``format: email``, as DRF's ``EmailField`` gets."""
 
-    target_class = "ainative_auth.serializers.fields.StrictEmailField"
+    target_class = "ainative_auth.api.serializers.fields.StrictEmailField"
     match_subclasses = True
 
     def map_serializer_field(self, auto_schema: Any, direction: Any) -> dict[str, Any]:

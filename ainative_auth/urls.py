@@ -2,8 +2,8 @@
 
 from django.urls import path
 
-from .social_providers import SUPPORTED
-from .views import accounts, api_keys, passwords, sessions, social, verification
+from .api.views import accounts, api_keys, passwords, sessions, social, verification
+from .providers import SUPPORTED
 
 app_name = "ainative_auth"
 

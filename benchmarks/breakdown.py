@@ -1,6 +1,6 @@
 """Where ours' per-request time goes: its pieces timed one by one, outside the handler.
 
-The SQL is the statement the compiled lookup really sends (``ainative_auth.lookups``),
+The SQL is the statement the compiled lookup really sends (``ainative_auth.credentials.lookups``),
 run three ways: on the driver's own cursor, on a Django cursor, and through the lookup
 (which adds the converters and the model instances, timed alone too). Each piece is the
 best of 15 short timing loops, so the numbers are lower bounds on a warm CPU; the handler-level
@@ -163,8 +163,8 @@ def api_key(client: Client, floor: Contender, contender: Contender, requests: in
     from django.test import RequestFactory
     from rest_framework.request import Request
 
-    from ainative_auth import keys, lookups, throttling
     from ainative_auth.authentication import APIKeyAuthentication
+    from ainative_auth.credentials import keys, lookups, throttling
     from ainative_auth.models import APIKey
     from benchmarks.ours import KEY_HEADER
 
@@ -196,8 +196,9 @@ def jwt(client: Client, floor: Contender, contender: Contender, requests: int,
     from django.test import RequestFactory
     from rest_framework.request import Request
 
-    from ainative_auth import clock, lookups, tokens
+    from ainative_auth import clock
     from ainative_auth.authentication import JWTAuthentication
+    from ainative_auth.credentials import lookups, tokens
     from ainative_auth.models import RefreshSession
     from ainative_auth.users import may_authenticate
 

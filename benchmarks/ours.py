@@ -5,8 +5,8 @@ Credentials are made through the app's own services (``services.api_keys.create_
 are written straight to the tables (``executemany`` on SQLite, ``COPY`` on PostgreSQL).
 
 Signed API-key requests (v1 ``X-Signature``, v2 RFC 9421) are rows only when the app can
-check them: ``signed_contenders`` returns nothing until ``ainative_auth.signatures`` exists
-and creating a key hands back a ``signing_secret``.
+check them: ``signed_contenders`` returns nothing until
+``ainative_auth.credentials.signatures`` exists and creating a key hands back a ``signing_secret``.
 """
 
 from __future__ import annotations
@@ -85,7 +85,7 @@ def _public_ids(count: int, taken: set[str], seed: int) -> Iterator[str]:
 
 def bulk_insert_keys(count: int, users: list[Any]) -> None:
     """``count`` live keys spread over ``users``; real HMAC hashes of a per-row secret."""
-    from ainative_auth.keys import hash_api_key_secret
+    from ainative_auth.credentials.keys import hash_api_key_secret
     from ainative_auth.models import APIKey
 
     template = APIKey(public_id="x", user_id=users[0].pk, name="bulk", scopes=["*"],
@@ -118,7 +118,7 @@ def mint_session(user: Any) -> tuple[Any, dict[str, Any]]:
 def fresh_access_tokens(user: Any, session: Any, n: int) -> list[str]:
     """``n`` distinct access tokens of one session (each a new ``jti``): a row that sends
     a token this process has never verified, i.e. misses the verified-token cache."""
-    from ainative_auth.tokens import encode_access_token
+    from ainative_auth.credentials.tokens import encode_access_token
 
     return [encode_access_token(user, session.id)[0] for _ in range(n)]
 
@@ -223,7 +223,7 @@ def _bulk_copy(model: Any, template: Any, count: int, vary: Callable[[int], dict
 
 
 def signing_available() -> bool:
-    return importlib.util.find_spec("ainative_auth.signatures") is not None
+    return importlib.util.find_spec("ainative_auth.credentials.signatures") is not None
 
 
 def v1_headers(plaintext: str, signing_secret: str) -> dict[str, str]:
@@ -253,7 +253,7 @@ def signed_contenders(minted: MintedKey) -> tuple[list[Contender], str | None]:
     Each request gets fresh headers (timestamp, nonce), built before the clock starts.
     """
     if not signing_available():
-        return [], "ainative_auth.signatures does not exist yet"
+        return [], "ainative_auth.credentials.signatures does not exist yet"
     secret = minted.signing_secret
     if not secret:
         return [], "creating a key returned no signing_secret"

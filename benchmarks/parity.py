@@ -77,7 +77,7 @@ class Client(harness.Client):
 def parity(client: Client, path: str, known: str, unknown: str, requests: int,
            warmup: int) -> tuple[float, float, float, float]:
     """(known median, known p90, unknown median, unknown p90) in µs."""
-    from ainative_auth.services import mail
+    from ainative_auth import outbox
 
     samples: dict[str, list[int]] = {known: [], unknown: []}
     rng = random.Random(55)
@@ -87,7 +87,7 @@ def parity(client: Client, path: str, known: str, unknown: str, requests: int,
         # Each request starts with the mail thread idle, so what is timed is the request's
         # own work (its own mail's rendering included if that overlapped the request), not
         # leftovers of the one before.
-        mail.flush_mail(timeout=30)
+        outbox.flush_mail(timeout=30)
         # Each request from its own IP, as an attacker probing many addresses would be.
         ip = f"10.{index >> 16 & 255}.{index >> 8 & 255}.{index & 255}"
         status, elapsed = client.post(path, json.dumps({"email": email}).encode(), ip)
@@ -110,7 +110,7 @@ def mail_stall(bad: int = 20) -> float:
     from aiosmtpd.controller import Controller
     from django.test.utils import override_settings
 
-    from ainative_auth.services import mail
+    from ainative_auth import outbox
 
     arrived = threading.Event()
 
@@ -138,15 +138,15 @@ def mail_stall(bad: int = 20) -> float:
             context = {"name": "", "email": "x", "url": "https://app.example.com/x",
                        "token": "t", "expires_in": "1 hour"}
             for i in range(bad):
-                mail.dispatch(mail.MailJob("ainative_auth/email/verify_email",
+                outbox.dispatch(outbox.MailJob("ainative_auth/email/verify_email",
                                            f"bounce{i}@example.com", context))
             started = time.perf_counter()
-            mail.dispatch(mail.MailJob("ainative_auth/email/verify_email", "good@example.com",
+            outbox.dispatch(outbox.MailJob("ainative_auth/email/verify_email", "good@example.com",
                                        context))
             if not arrived.wait(120):
                 raise SystemExit("the good message never arrived")
             elapsed = time.perf_counter() - started
-            mail.flush_mail(timeout=120)
+            outbox.flush_mail(timeout=120)
     finally:
         controller.stop()
     return elapsed
@@ -175,7 +175,8 @@ def main(argv: list[str] | None = None) -> int:
         from django.core.management import call_command
         from django.test.utils import override_settings
 
-        from ainative_auth.services import accounts, mail
+        from ainative_auth import outbox
+        from ainative_auth.services import accounts
 
         call_command("migrate", run_syncdb=True, verbosity=0)
         overrides = override_settings(
@@ -192,7 +193,7 @@ def main(argv: list[str] | None = None) -> int:
         overrides.enable()
         accounts.register(email="known@example.com", password="a long passphrase 1",
                           name="Known")
-        mail.flush_mail(timeout=30)
+        outbox.flush_mail(timeout=30)
         client = Client()
         print("ainative_auth timing parity (R55): known vs unknown address, "
               f"{args.warmup} warm-up + {args.requests} timed requests each, interleaved")
@@ -210,8 +211,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{path.rsplit('/', 1)[1]:<28} {known_med:>9.1f} {known_p90:>7.1f} "
                   f"{unknown_med:>11.1f} {unknown_p90:>7.1f} {ratio:>6.3f}x  "
                   f"{'PASS' if ok else 'FAIL'} (within {TARGET:.0%})")
-            mail.flush_mail(timeout=60)
-        print(f"mail counters: {mail.stats() if hasattr(mail, 'stats') else 'n/a'}")
+            outbox.flush_mail(timeout=60)
+        print(f"mail counters: {outbox.stats() if hasattr(outbox, 'stats') else 'n/a'}")
         if args.mail:
             import logging
 

@@ -250,7 +250,7 @@ def main(argv: list[str] | None = None) -> int:
     from django.core.management import call_command
     from django.db import connection
 
-    from ainative_auth import lookups
+    from ainative_auth.credentials import lookups
     from ainative_auth.models import APIKey, RefreshSession
     from benchmarks import breakdown, ours, peers, report, urls
 

@@ -25,8 +25,8 @@ from rest_framework_simplejwt.authentication import (
 )
 from rest_framework_simplejwt.authentication import JWTStatelessUserAuthentication
 
+from ainative_auth.api.views.base import BaseAPIView
 from ainative_auth.authentication import APIKeyAuthentication, JWTAuthentication
-from ainative_auth.views.base import BaseAPIView
 
 PAYLOAD = {"ok": True}
 

@@ -14,7 +14,7 @@ from typing import Any
 import requests
 from django.utils.http import urlsafe_base64_encode
 
-from ainative_auth.keys import new_api_key
+from ainative_auth.credentials.keys import new_api_key
 
 from .conftest import assert_error
 from .servers import Server, TCPProxy

@@ -34,7 +34,7 @@ def main(db_path: str) -> None:
     from django.core.servers.basehttp import ThreadedWSGIServer, WSGIRequestHandler
     from django.core.wsgi import get_wsgi_application
 
-    from ainative_auth.email_tokens import reset_password_tokens
+    from ainative_auth.credentials.email_tokens import reset_password_tokens
     from ainative_auth.services import accounts
 
     call_command("migrate", verbosity=0)

@@ -24,7 +24,7 @@ from rest_framework.request import Request
 from rest_framework.test import APIClient
 
 from ainative_auth.authentication import JWTAuthentication
-from ainative_auth.keys import signing_key
+from ainative_auth.credentials.keys import signing_key
 
 from .conftest import assert_error
 

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from rest_framework.test import APIClient
 
-from ainative_auth import keys
+from ainative_auth.credentials import keys
 
 pytestmark = pytest.mark.django_db
 

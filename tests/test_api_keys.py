@@ -14,7 +14,7 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient, APIRequestFactory
 
-from ainative_auth import keys
+from ainative_auth.credentials import keys
 from ainative_auth.models import APIKey
 
 ME = "/api/v1/users/me"
@@ -356,7 +356,7 @@ def test_views_without_a_scope_declaration_refuse_api_keys(
 ) -> None:
     from rest_framework.response import Response
 
-    from ainative_auth.views.base import AuthenticatedAPIView
+    from ainative_auth.api.views.base import AuthenticatedAPIView
 
     class Undeclared(AuthenticatedAPIView):
         def get(self, request: Any) -> Response:
@@ -711,7 +711,7 @@ def test_the_compiled_key_lookup_returns_what_the_orm_returns(
 ):
     from django.contrib.auth import get_user_model
 
-    from ainative_auth.lookups import fetch_api_key
+    from ainative_auth.credentials.lookups import fetch_api_key
     from ainative_auth.models import APIKey
 
     key, _ = make_api_key(scopes=["credits:read", "keys:write"])

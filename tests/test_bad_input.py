@@ -139,7 +139,10 @@ def _provider_grant(standin: Any, access_token: str | None = None) -> dict[str, 
 def make_target(name: str, tokens: dict[str, Any], request: Any) -> Target:
     """``name``'s target for the user of ``tokens`` (alice); a provider call is answered
     by a stand-in GitHub that lives as long as the test."""
-    from ainative_auth.email_tokens import reset_password_tokens, verify_email_tokens
+    from ainative_auth.credentials.email_tokens import (
+        reset_password_tokens,
+        verify_email_tokens,
+    )
     from ainative_auth.services import api_keys
 
     user = get_user_model()._default_manager.get(pk=tokens["user"]["id"])

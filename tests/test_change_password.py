@@ -6,7 +6,7 @@ import pytest
 from django.core import mail
 from rest_framework.test import APIClient, APIRequestFactory, force_authenticate
 
-from ainative_auth.views.passwords import ChangePasswordView
+from ainative_auth.api.views.passwords import ChangePasswordView
 from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -42,7 +42,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import Argon2PasswordHasher
 from rest_framework.test import APIClient
 
-from ainative_auth.email_tokens import reset_password_tokens, verify_email_tokens
+from ainative_auth.credentials.email_tokens import reset_password_tokens, verify_email_tokens
 from ainative_auth.models import AccountEmail, APIKey, RefreshSession
 
 from .concurrency import run_together

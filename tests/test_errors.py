@@ -24,7 +24,7 @@ from django.urls import path
 from rest_framework.test import APIClient
 from rest_framework.views import APIView
 
-from ainative_auth.views.accounts import RegisterView
+from ainative_auth.api.views.accounts import RegisterView
 from example_project import urls as example_urls
 
 from .conftest import PASSWORD, assert_error

@@ -156,7 +156,10 @@ class Credentials:
 
     def body_value(self, field: str, path: str) -> Any:
         """A real value for body field ``field`` of the operation at ``path`` (None: none)."""
-        from ainative_auth.email_tokens import reset_password_tokens, verify_email_tokens
+        from ainative_auth.credentials.email_tokens import (
+            reset_password_tokens,
+            verify_email_tokens,
+        )
         from ainative_auth.services import social
 
         if field in ("email", "username"):

@@ -32,8 +32,8 @@ from django.core import mail
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
-from ainative_auth import keys
-from ainative_auth.keys import signing_key
+from ainative_auth.credentials import keys
+from ainative_auth.credentials.keys import signing_key
 
 from .conftest import PASSWORD, assert_error
 from .oauth_standins import (

@@ -17,8 +17,8 @@ import pytest
 from django.contrib.auth import get_user_model
 from rest_framework.test import APIClient
 
-from ainative_auth import tokens as access_tokens
-from ainative_auth.lookups import SESSION_FIELDS, fetch_session
+from ainative_auth.credentials import tokens as access_tokens
+from ainative_auth.credentials.lookups import SESSION_FIELDS, fetch_session
 from ainative_auth.models import RefreshSession
 from ainative_auth.services import sessions
 

@@ -14,8 +14,9 @@ import pytest
 from django.core import mail
 from django.db import transaction
 
+from ainative_auth import outbox as mail_service
 from ainative_auth.adapter import get_adapter
-from ainative_auth.services import mail as mail_service
+from ainative_auth.outbox import delivery
 from ainative_auth.services.passwords import request_password_reset
 from tests.conftest import PASSWORD
 from tests.mail_backends import FailingEmailBackend, FlakyEmailBackend, SlowEmailBackend
@@ -151,7 +152,7 @@ def test_background_sending_retries_then_delivers(make_user, background, mail_ba
                                                   monkeypatch, caplog):
     make_user()
     settle()
-    monkeypatch.setattr(mail_service, "RETRY_DELAYS", (0.01, 0.01))
+    monkeypatch.setattr(delivery, "RETRY_DELAYS", (0.01, 0.01))
     FlakyEmailBackend.reset(failures=2)
     mail_backend("tests.mail_backends.FlakyEmailBackend")
     with caplog.at_level(logging.INFO, logger="ainative_auth"):
@@ -165,7 +166,7 @@ def test_background_sending_gives_up_and_logs(make_user, background, mail_backen
                                               monkeypatch, caplog):
     make_user()
     settle()
-    monkeypatch.setattr(mail_service, "RETRY_DELAYS", (0.01,))
+    monkeypatch.setattr(delivery, "RETRY_DELAYS", (0.01,))
     FailingEmailBackend.attempts = 0
     mail_backend("tests.mail_backends.FailingEmailBackend")
     with caplog.at_level(logging.ERROR, logger="ainative_auth"):
@@ -185,7 +186,7 @@ def test_a_good_message_goes_out_before_any_retry_of_twenty_undeliverable_ones(
     that retried in line would deliver them before the good message."""
     make_user()
     settle()
-    monkeypatch.setattr(mail_service, "RETRY_DELAYS", (0.0, 0.0))
+    monkeypatch.setattr(delivery, "RETRY_DELAYS", (0.0, 0.0))
     mail_service.reset_stats()
     bad = {f"bounce{i}@example.com": refused(550) for i in range(10)}  # no such user
     bad |= {f"later{i}@example.com": refused(451) for i in range(10)}  # try again later
@@ -229,7 +230,7 @@ def test_encoding_and_address_errors_are_permanent_and_not_retried(
         make_user, background, mail_backend, monkeypatch, caplog, error):
     make_user()
     settle()
-    monkeypatch.setattr(mail_service, "RETRY_DELAYS", (0.0, 0.0, 0.0))
+    monkeypatch.setattr(delivery, "RETRY_DELAYS", (0.0, 0.0, 0.0))
     mail_service.reset_stats()
     RecordingBackend.reset({"alice@example.com": error})
     mail_backend("tests.recording_mail.RecordingBackend")
@@ -258,7 +259,7 @@ def test_a_full_queue_refuses_with_a_log_line_and_a_count(make_user, background,
                                                           monkeypatch, caplog):
     make_user()
     settle()
-    monkeypatch.setattr(mail_service, "QUEUE_SIZE", 2)
+    monkeypatch.setattr(delivery, "QUEUE_SIZE", 2)
     mail_service.reset_stats()
     RecordingBackend.reset(gate=True)
     mail_backend("tests.recording_mail.RecordingBackend")

@@ -9,8 +9,8 @@ import pytest
 from django.core import mail
 from django.core.management import call_command
 
-from ainative_auth.services import mail as mail_service
-from ainative_auth.services.mail import plain_line
+from ainative_auth import outbox as mail_service
+from ainative_auth.outbox import plain_line
 from tests.conftest import PASSWORD
 
 REGISTER = "/api/v1/auth/register"

@@ -34,7 +34,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.test import override_settings
 
-from ainative_auth.email_tokens import reset_password_tokens
+from ainative_auth.credentials.email_tokens import reset_password_tokens
 from ainative_auth.models import AccountEmail, RefreshSession
 
 from .outages import (

@@ -24,7 +24,8 @@ import pytest
 from aiosmtpd.controller import Controller
 from rest_framework.test import APIClient
 
-from ainative_auth.services import mail as mail_service
+from ainative_auth import outbox as mail_service
+from ainative_auth.outbox import delivery
 
 from .conftest import PASSWORD
 from .servers import TCPProxy, free_port
@@ -71,7 +72,7 @@ def smtp(auth_settings: Any, mail_backend: Callable[..., None],
     auth_settings(SEND_MAIL_IN_BACKGROUND=True)
     mail_backend("django.core.mail.backends.smtp.EmailBackend",
                  host="127.0.0.1", port=server.port, timeout=1)
-    monkeypatch.setattr(mail_service, "RETRY_DELAYS", (0.5, 1.0, 1.0))
+    monkeypatch.setattr(delivery, "RETRY_DELAYS", (0.5, 1.0, 1.0))
     assert mail_service.flush_mail(timeout=10)
     mail_service.reset_stats()
     try:
@@ -173,7 +174,7 @@ def test_mail_still_undeliverable_after_the_last_retry_is_logged_and_counted(
     make_user(email="known@example.com")
     assert mail_service.flush_mail(timeout=10)
     mail_service.reset_stats()
-    monkeypatch.setattr(mail_service, "RETRY_DELAYS", (0.05, 0.05))
+    monkeypatch.setattr(delivery, "RETRY_DELAYS", (0.05, 0.05))
     smtp.collector.recipients.clear()
 
     smtp.stop()

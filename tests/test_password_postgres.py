@@ -11,7 +11,7 @@ from allauth.account.models import EmailAddress
 from django.contrib.auth import get_user_model
 from rest_framework.test import APIClient
 
-from ainative_auth.email_tokens import reset_password_tokens, verify_email_tokens
+from ainative_auth.credentials.email_tokens import reset_password_tokens, verify_email_tokens
 
 from .concurrency import run_together
 

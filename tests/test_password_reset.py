@@ -12,7 +12,10 @@ from allauth.account.models import EmailAddress
 from django.contrib.auth import get_user_model
 from django.core import mail
 
-from ainative_auth.email_tokens import ResetPasswordTokenGenerator, verify_email_tokens
+from ainative_auth.credentials.email_tokens import (
+    ResetPasswordTokenGenerator,
+    verify_email_tokens,
+)
 from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -343,11 +346,11 @@ def test_known_and_unknown_addresses_cost_the_same_queries(api, make_user, monke
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from ainative_auth.services import mail as mail_service
+    from ainative_auth.outbox import messages as mail_messages
 
     make_user(email="known@example.com")
     jobs: list = []
-    monkeypatch.setattr(mail_service, "dispatch", jobs.append)
+    monkeypatch.setattr(mail_messages, "dispatch", jobs.append)
     counts = {}
     for email in ("known@example.com", "nobody@example.com"):
         with CaptureQueriesContext(connection) as queries:

@@ -288,7 +288,7 @@ def test_the_form_login_does_not_trim_the_password_either(spaced_account, api):
 def test_refresh_tokens_are_compared_in_constant_time(tokens, api, monkeypatch):
     import hmac
 
-    from ainative_auth import keys
+    from ainative_auth.credentials import keys
 
     compared: list[tuple[Any, Any]] = []
     real = hmac.compare_digest

@@ -11,7 +11,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from rest_framework.test import APIClient
 
-from ainative_auth.keys import refresh_token_for
+from ainative_auth.credentials.keys import refresh_token_for
 from ainative_auth.models import RefreshSession
 from ainative_auth.signals import refresh_token_reused
 from tests.conftest import FrozenClock, assert_error

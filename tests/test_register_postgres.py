@@ -53,7 +53,7 @@ def test_fifty_parallel_signups_of_one_address_make_exactly_one_account(
     assert AccountEmail.objects.count() == 1
     assert EmailAddress.objects.count() == 1
 
-    from ainative_auth.services.mail import flush_mail
+    from ainative_auth.outbox import flush_mail
 
     assert flush_mail(timeout=30)
     # Exactly one verification mail; the 409s told the owner (R23), never anyone else, and

@@ -13,8 +13,8 @@ import pytest
 from django.test import RequestFactory
 from rest_framework.test import APIClient
 
-from ainative_auth import keys
 from ainative_auth.authentication import authenticate_api_key
+from ainative_auth.credentials import keys
 from ainative_auth.exceptions import SignatureInvalid
 from ainative_auth.models import APIKey
 from ainative_auth.services import api_keys

@@ -311,7 +311,7 @@ def test_an_x_api_key_naming_another_key_is_401(api: APIClient, make_api_key: An
     assert response.status_code == 401 and error_code(response) == "signature_invalid"
     # The right id with a wrong secret is a bad key, even under a good signature.
     public_id = issued.key.public_id
-    from ainative_auth import keys
+    from ainative_auth.credentials import keys
 
     forged = keys.api_key_plaintext(public_id, "q" * 32)
     response = send(api, "GET", ME, hmac_get(issued), HTTP_X_API_KEY=forged)
@@ -516,7 +516,7 @@ def test_the_signing_secret_is_never_in_the_database(make_api_key: Any) -> None:
 
 
 def test_of_concurrent_requests_with_one_nonce_exactly_one_passes() -> None:
-    from ainative_auth.signatures import _spend_nonce
+    from ainative_auth.credentials.signatures import _spend_nonce
     from tests.concurrency import run_together
 
     def spend() -> str:

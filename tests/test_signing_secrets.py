@@ -21,7 +21,7 @@ from django.core.management import CommandError, call_command
 from django.test import Client
 from rest_framework.test import APIClient
 
-from ainative_auth import keys
+from ainative_auth.credentials import keys
 from ainative_auth.models import APIKey
 from ainative_auth.services import api_keys
 from tests.signing import as_meta, new_ed25519, sign_v2, v1_headers

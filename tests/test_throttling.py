@@ -14,7 +14,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.cache.backends.base import BaseCache
 
-from ainative_auth import throttling
+from ainative_auth.credentials import throttling
 from ainative_auth.models import RefreshSession
 from tests.conftest import assert_error
 
@@ -194,7 +194,7 @@ def test_a_locked_account_can_still_reset_its_password_and_then_log_in(
     attempt, api, auth_settings, clock, make_user
 ):
     # R27: a lockout cannot be weaponised to keep the owner out; recovery works through it.
-    from ainative_auth.email_tokens import reset_password_tokens
+    from ainative_auth.credentials.email_tokens import reset_password_tokens
 
     auth_settings.rates(login="3/minute")
     user = make_user()
@@ -271,7 +271,7 @@ def test_a_successful_login_clears_the_lockout_count(
 
 
 def test_a_password_reset_lifts_the_lockout(auth_settings, api, attempt, clock, make_user):
-    from ainative_auth.email_tokens import reset_password_tokens
+    from ainative_auth.credentials.email_tokens import reset_password_tokens
 
     auth_settings.rates(login="100/minute")
     auth_settings(LOGIN_LOCKOUT_RATE="2/day")

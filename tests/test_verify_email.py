@@ -17,9 +17,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.test import APIRequestFactory, force_authenticate
 
-from ainative_auth.email_tokens import VerifyEmailTokenGenerator, reset_password_tokens
+from ainative_auth.api.views.base import AuthenticatedAPIView
+from ainative_auth.credentials.email_tokens import (
+    VerifyEmailTokenGenerator,
+    reset_password_tokens,
+)
 from ainative_auth.permissions import HasVerifiedEmail
-from ainative_auth.views.base import AuthenticatedAPIView
 from tests.conftest import PASSWORD
 
 # Real commits, so mail goes out after commit exactly as in production.
@@ -185,7 +188,7 @@ def test_an_inactive_users_token_is_invalid(api, register, mail_token):
 
 
 def test_a_user_without_an_address_record_gets_one_verified(api, make_user):
-    from ainative_auth.email_tokens import verify_email_tokens
+    from ainative_auth.credentials.email_tokens import verify_email_tokens
 
     user = make_user()
     EmailAddress.objects.filter(user=user).delete()  # e.g. made by createsuperuser
@@ -282,7 +285,7 @@ def test_verify_is_throttled_per_ip(api, db, auth_settings):
 def test_verify_is_throttled_per_account_across_ips(api, make_user, auth_settings):
     user = make_user()
     auth_settings.rates(verify_email="3/minute")
-    from ainative_auth.email_tokens import verify_email_tokens
+    from ainative_auth.credentials.email_tokens import verify_email_tokens
 
     uid = verify_email_tokens.make_email_token(user).split(".")[0]
     codes = [verify(api, f"{uid}.c3k2g0-{n:032x}", REMOTE_ADDR=f"10.0.0.{n}").status_code
@@ -380,11 +383,11 @@ def test_resend_costs_the_same_queries_for_known_and_unknown_addresses(api, regi
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from ainative_auth.services import mail as mail_service
+    from ainative_auth.outbox import messages as mail_messages
 
     register(email="known@example.com")
     jobs: list = []
-    monkeypatch.setattr(mail_service, "dispatch", jobs.append)
+    monkeypatch.setattr(mail_messages, "dispatch", jobs.append)
     counts = {}
     for email in ("known@example.com", "nobody@example.com"):
         with CaptureQueriesContext(connection) as queries:

@@ -13,12 +13,13 @@ from django.contrib.auth import authenticate, user_logged_in
 from django.contrib.auth.hashers import check_password
 from django.db import transaction
 
-from .. import throttling
 from ..adapter import get_adapter
 from ..client import NO_CLIENT, Client
 from ..conf import auth_settings
+from ..credentials import throttling
 from ..exceptions import EmailTaken, Forbidden, InvalidCredentials
 from ..models import RefreshSession
+from ..outbox import mail_user
 from ..signals import user_registered
 from ..users import (
     InvalidEmail,
@@ -29,7 +30,6 @@ from ..users import (
     find_user_by_email,
 )
 from . import sessions
-from .mail import mail_user
 from .verification import send_verification_email
 
 

@@ -18,8 +18,7 @@ from django.db import IntegrityError, transaction
 
 from .. import clock
 from ..conf import auth_settings
-from ..exceptions import APIKeyLimitReached, Conflict, Forbidden, InsufficientScope
-from ..keys import (
+from ..credentials.keys import (
     clean_public_key,
     clean_scopes,
     hash_api_key_secret,
@@ -28,6 +27,7 @@ from ..keys import (
     new_api_key_secret,
     signing_secret_for,
 )
+from ..exceptions import APIKeyLimitReached, Conflict, Forbidden, InsufficientScope
 from ..models import APIKey
 from ..permissions import scopes_grant
 from ..signals import api_key_created, api_key_revoked, api_key_rotated

@@ -8,11 +8,13 @@ from typing import Any, NoReturn
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
-from .. import clock, throttling
+from .. import clock
 from ..client import NO_CLIENT, Client
 from ..conf import auth_settings
-from ..email_tokens import reset_password_tokens, token_owner_key
+from ..credentials import throttling
+from ..credentials.email_tokens import reset_password_tokens, token_owner_key
 from ..exceptions import EmailTokenInvalid, InvalidCurrentPassword
+from ..outbox import mail_link, mail_user
 from ..signals import password_changed
 from ..users import (
     check_password_policy,
@@ -23,7 +25,6 @@ from ..users import (
 )
 from . import sessions
 from .accounts import clear_login_failures
-from .mail import mail_link, mail_user
 from .verification import mark_email_verified
 
 logger = logging.getLogger("ainative_auth")

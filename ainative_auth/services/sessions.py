@@ -9,15 +9,21 @@ from typing import Any
 
 from django.db.models import Q
 
-from .. import clock, throttling
+from .. import clock
 from ..adapter import get_adapter
 from ..client import NO_CLIENT, Client
 from ..conf import auth_settings
+from ..credentials import throttling
+from ..credentials.keys import (
+    new_salt,
+    parse_refresh_token,
+    refresh_token_for,
+    refresh_token_matches,
+)
+from ..credentials.tokens import encode_access_token
 from ..exceptions import RefreshTokenInvalid, RefreshTokenReused
-from ..keys import new_salt, parse_refresh_token, refresh_token_for, refresh_token_matches
 from ..models import RefreshSession
 from ..signals import refresh_token_reused, session_revoked
-from ..tokens import encode_access_token
 from ..users import may_authenticate
 
 logger = logging.getLogger("ainative_auth")

@@ -34,10 +34,11 @@ from allauth.socialaccount.models import SocialAccount
 from django.contrib.auth import get_user_model, user_logged_in
 from django.db import IntegrityError, transaction
 
-from .. import clock, oauth, social_providers, throttling
+from .. import clock, providers
 from ..adapter import get_adapter
 from ..client import NO_CLIENT, Client
 from ..conf import auth_settings
+from ..credentials import oauth_state, throttling
 from ..exceptions import (
     AccountExists,
     EmailTaken,
@@ -50,8 +51,8 @@ from ..exceptions import (
     SocialAccountTaken,
 )
 from ..models import APIKey
+from ..providers import Identity
 from ..signals import social_account_connected, social_account_disconnected
-from ..social_providers import Identity
 from ..users import (
     InvalidEmail,
     address_verified,
@@ -76,7 +77,7 @@ class _Raced(Exception):
 def list_providers(client: Client = NO_CLIENT) -> list[dict[str, str]]:
     """GET auth/providers: the configured providers, ``[{"id", "name"}]``."""
     return [{"id": p.id, "name": p.name}
-            for p in social_providers.configured_providers(client.request)]
+            for p in providers.configured_providers(client.request)]
 
 
 def start_authorization(
@@ -89,15 +90,15 @@ def start_authorization(
     that user: only such a state can connect a provider to an account.
     """
     throttling.hit("oauth", "ip", client.ip_address)
-    provider = social_providers.get_provider(provider_id, client.request)
-    oauth.check_redirect_uri(provider.id, redirect_uri)
-    state, started = oauth.new_transaction(
+    provider = providers.get_provider(provider_id, client.request)
+    oauth_state.check_redirect_uri(provider.id, redirect_uri)
+    state, started = oauth_state.new_transaction(
         provider.id, redirect_uri, with_nonce=provider.is_oidc,
         user_id=None if user is None else user.pk,
     )
-    url = social_providers.authorization_url(
+    url = providers.authorization_url(
         provider, redirect_uri=redirect_uri, state=state,
-        code_challenge=oauth.code_challenge(started.code_verifier), nonce=started.nonce,
+        code_challenge=oauth_state.code_challenge(started.code_verifier), nonce=started.nonce,
     )
     return {"authorization_url": url, "state": state}
 
@@ -109,12 +110,12 @@ def _identity(
     """Everything before the account rules, in the order that keeps bad input away from
     the provider: the provider is configured, the redirect_uri is allowed, the state is
     valid and consumed, the code was not used here before; only then the exchange."""
-    provider = social_providers.get_provider(provider_id, client.request)
-    oauth.check_redirect_uri(provider.id, redirect_uri)
+    provider = providers.get_provider(provider_id, client.request)
+    oauth_state.check_redirect_uri(provider.id, redirect_uri)
     # A connect always needs a state its user started (R66): otherwise a page could make
     # a logged-in browser attach the attacker's provider account to the victim's.
     require = user is not None or bool(auth_settings.OAUTH_REQUIRE_STATE)
-    started = oauth.take_transaction(
+    started = oauth_state.take_transaction(
         state, provider.id, redirect_uri,
         user_id=None if user is None else user.pk, require=require,
     )
@@ -125,8 +126,8 @@ def _identity(
             raise InvalidInput([("code_verifier", "mismatch",
                                  "Does not match the state's PKCE verifier; omit it.")])
         code_verifier = started.code_verifier
-    oauth.claim_code(provider.id, code)
-    identity = social_providers.fetch_identity(
+    oauth_state.claim_code(provider.id, code)
+    identity = providers.fetch_identity(
         provider, code=code, redirect_uri=redirect_uri, code_verifier=code_verifier,
         nonce=None if started is None else started.nonce,
     )

@@ -12,11 +12,12 @@ from typing import Any
 from allauth.account.models import EmailAddress
 from django.db import IntegrityError, transaction
 
-from .. import throttling
 from ..client import NO_CLIENT, Client
 from ..conf import auth_settings
-from ..email_tokens import token_owner_key, verify_email_tokens
+from ..credentials import throttling
+from ..credentials.email_tokens import token_owner_key, verify_email_tokens
 from ..exceptions import EmailTokenInvalid
+from ..outbox import mail_link
 from ..signals import email_verified
 from ..users import (
     address_verified,
@@ -25,7 +26,6 @@ from ..users import (
     may_authenticate,
     stand_in_user,
 )
-from .mail import mail_link
 
 logger = logging.getLogger("ainative_auth")
 

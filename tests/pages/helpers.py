@@ -35,6 +35,6 @@ def csrf_token(response: Any) -> str:
 
 
 def browser_session_id(client: Client) -> str:
-    from ainative_auth.browser import SESSION_ID_KEY
+    from ainative_auth.credentials.browser_session import SESSION_ID_KEY
 
     return str(client.session[SESSION_ID_KEY])

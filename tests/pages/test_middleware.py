@@ -8,7 +8,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from django.test import Client
 
-from ainative_auth import browser, middleware
+from ainative_auth import middleware
+from ainative_auth.credentials import browser_session
 from ainative_auth.middleware import is_protected
 from ainative_auth.models import RefreshSession
 from tests.conftest import PASSWORD
@@ -109,7 +110,7 @@ def test_an_unprotected_path_costs_no_query_and_parses_nothing(
 
     for name in ("authenticate_api_key", "authenticate_access_token", "bearer_token"):
         monkeypatch.setattr(middleware, name, forbidden)
-    monkeypatch.setattr(browser, "current", forbidden)
+    monkeypatch.setattr(browser_session, "current", forbidden)
     # Garbage in every credential (and a live session cookie): none of it is looked at.
     with django_assert_num_queries(0):
         response = signed_in.get("/open", HTTP_X_API_KEY="ak_garbage",
@@ -316,7 +317,7 @@ def test_a_revoked_session_ends_the_browser_session(signed_in: Client) -> None:
     assert response.status_code == 302
     assert response["Location"] == "/login?next=%2Fdashboard"
     # The Django session is flushed with it: the old cookie is dead for good.
-    assert browser.SESSION_ID_KEY not in signed_in.session
+    assert browser_session.SESSION_ID_KEY not in signed_in.session
     replay = Client()
     replay.cookies["sessionid"] = old_cookie
     assert replay.get(WHOAMI).status_code == 401

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from ainative_auth import browser
+from ainative_auth.credentials import browser_session
 from ainative_auth.models import APIKey, RefreshSession
 from tests.conftest import PASSWORD
 from tests.pages.helpers import (
@@ -121,7 +121,7 @@ def test_a_wrong_password_is_a_401_with_the_apis_sentence(alice: Any) -> None:
     html = _html(response)
     assert re.search(r'role="alert"[^>]*>Invalid email or password\.<', html)
     assert PASSWORD not in html and "wrong password" not in html
-    assert browser.SESSION_ID_KEY not in client.session
+    assert browser_session.SESSION_ID_KEY not in client.session
     assert not RefreshSession.objects.exists()
 
 
@@ -190,7 +190,7 @@ def test_logout_revokes_the_session_row_and_ends_the_django_session(signed_in: C
     assert response.status_code == 303 and response["Location"] == "/login"
     row = RefreshSession.objects.get(pk=session_id)
     assert row.revoked_at is not None and row.revoke_reason == "logout"
-    assert browser.SESSION_ID_KEY not in signed_in.session
+    assert browser_session.SESSION_ID_KEY not in signed_in.session
     assert signed_in.get("/dashboard")["Location"] == "/login?next=%2Fdashboard"
 
 
@@ -299,7 +299,7 @@ def test_every_dashboard_form_needs_its_csrf_token(alice: Any, make_api_key: Any
     other = Client(HTTP_USER_AGENT=FIREFOX_ON_LINUX).post(
         "/api/v1/auth/login", {"email": "alice@example.com", "password": PASSWORD},
         content_type="application/json").json()
-    from ainative_auth.tokens import decode_access_token
+    from ainative_auth.credentials.tokens import decode_access_token
 
     other_id = decode_access_token(other["access_token"])["sid"]
     forms = [
@@ -335,7 +335,7 @@ def test_the_token_login_form_needs_its_csrf_token(api_tokens: dict[str, Any]) -
     client = Client(enforce_csrf_checks=True)
     response = client.post("/login/token", {"access_token": api_tokens["access_token"]})
     assert response.status_code == 403
-    assert browser.SESSION_ID_KEY not in client.session
+    assert browser_session.SESSION_ID_KEY not in client.session
 
 
 # --- the dashboard -------------------------------------------------------------------------------
@@ -452,7 +452,7 @@ def test_the_key_limit_is_shown_not_a_500(signed_in: Client, auth_settings: Any)
 def test_a_signing_secret_is_shown_when_the_service_returns_one(
     signed_in: Client, monkeypatch: pytest.MonkeyPatch, alice: Any, make_api_key: Any
 ) -> None:
-    from ainative_auth.pages import views
+    from ainative_auth.web import dashboard as views
 
     key, plaintext = make_api_key(alice, name="signed")
     result = SimpleNamespace(key=key, plaintext=plaintext, signing_secret="sig_s3cret")
@@ -511,7 +511,7 @@ def test_rotating_a_revoked_key_is_a_notice_not_a_500(signed_in: Client, alice: 
 
 
 def test_revoke_session_ends_that_session(signed_in: Client, api_tokens: dict[str, Any]) -> None:
-    from ainative_auth.tokens import decode_access_token
+    from ainative_auth.credentials.tokens import decode_access_token
 
     other_id = decode_access_token(api_tokens["access_token"])["sid"]
     response = signed_in.post(f"/dashboard/sessions/{other_id}/revoke", {"confirmed": "yes"})
@@ -528,7 +528,7 @@ def test_another_users_key_or_session_is_a_404(signed_in: Client, make_user: Any
     bob = make_user(email="bob@example.com")
     key, plaintext = make_api_key(bob, name="bobs")
     bob_tokens = login(email="bob@example.com").json()
-    from ainative_auth.tokens import decode_access_token
+    from ainative_auth.credentials.tokens import decode_access_token
 
     bob_session = decode_access_token(bob_tokens["access_token"])["sid"]
     for path in (f"/dashboard/keys/{key.public_id}/revoke",
@@ -560,7 +560,7 @@ def test_odd_login_input_is_a_4xx_never_a_500(alice: Any, data: Any) -> None:
     else:
         response = client.post("/login", {**data, "csrfmiddlewaretoken": token})
     assert 400 <= response.status_code < 500
-    assert browser.SESSION_ID_KEY not in client.session
+    assert browser_session.SESSION_ID_KEY not in client.session
 
 
 @pytest.mark.parametrize("data", [

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from ainative_auth import browser
+from ainative_auth.credentials import browser_session
 from ainative_auth.models import RefreshSession
 from tests.pages.browser import chromium_page, require_chromium, screenshot
 from tests.pages.helpers import browser_client
@@ -100,14 +100,14 @@ def test_the_callback_page_posts_to_the_callback_endpoint(settings: Any) -> None
 def test_an_access_token_becomes_a_browser_session_on_the_same_row(
     api_tokens: dict[str, Any],
 ) -> None:
-    from ainative_auth.tokens import decode_access_token
+    from ainative_auth.credentials.tokens import decode_access_token
 
     client = browser_client()
     response = client.post("/login/token", {"access_token": api_tokens["access_token"],
                                             "next": "/dashboard?tab=keys"})
     assert response.status_code == 303 and response["Location"] == "/dashboard?tab=keys"
     sid = decode_access_token(api_tokens["access_token"])["sid"]
-    assert client.session[browser.SESSION_ID_KEY] == str(sid)
+    assert client.session[browser_session.SESSION_ID_KEY] == str(sid)
     assert client.get("/dashboard").status_code == 200
     # One row: revoking it (here through the token's own logout) ends both.
     Client().post("/api/v1/auth/logout", HTTP_AUTHORIZATION=f"Bearer {api_tokens['access_token']}")
@@ -122,7 +122,7 @@ def test_a_bad_access_token_is_refused_on_the_login_page(token: str) -> None:
     response = client.post("/login/token", {"access_token": token, "next": "//evil.example"})
     assert response.status_code == 401
     assert 'role="alert"' in response.content.decode()
-    assert browser.SESSION_ID_KEY not in client.session
+    assert browser_session.SESSION_ID_KEY not in client.session
 
 
 @pytest.mark.browser

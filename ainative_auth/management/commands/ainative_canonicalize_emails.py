@@ -23,8 +23,8 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
-from ainative_auth.models import AccountEmail
-from ainative_auth.users import InvalidEmail, canonical_email, email_field
+from ...models import AccountEmail
+from ...users import InvalidEmail, canonical_email, email_field
 
 
 class Command(BaseCommand):

@@ -4,7 +4,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from ainative_auth.services.sessions import prune_sessions
+from ...services.sessions import prune_sessions
 
 
 class Command(BaseCommand):

@@ -16,9 +16,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from ainative_auth import clock
-from ainative_auth.exceptions import APIKeyLimitReached
-from ainative_auth.keys import (
+from ... import clock
+from ...credentials.keys import (
     API_KEY_NAME_MAX_LENGTH,
     PUBLIC_KEY_MAX_LENGTH,
     InvalidPublicKey,
@@ -26,8 +25,9 @@ from ainative_auth.keys import (
     clean_public_key,
     clean_scopes,
 )
-from ainative_auth.services import api_keys
-from ainative_auth.users import find_user_by_email, may_authenticate
+from ...exceptions import APIKeyLimitReached
+from ...services import api_keys
+from ...users import find_user_by_email, may_authenticate
 
 _DURATION_RE = re.compile(r"([1-9][0-9]{0,5})([smhdw])")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}

@@ -1,0 +1,84 @@
+"""The base view every ainative_auth endpoint uses, whatever the project's DRF settings."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.renderers import JSONRenderer
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from ...authentication import default_authentication_classes
+from ...exceptions import InsufficientScope, LengthRequired, exception_handler
+from ...models import APIKey
+from ...parsers import StrictJSONParser
+from ...permissions import HasScope
+
+
+class BaseAPIView(APIView):
+    """JSON in, JSON out, our error body, ``Cache-Control: no-store`` on every answer.
+
+    Authentication, permissions, parsers, renderers and throttles are set here rather than
+    taken from ``REST_FRAMEWORK``, so a project's defaults cannot weaken these endpoints.
+    """
+
+    authentication_classes: list = []
+    permission_classes: list = [AllowAny]
+    parser_classes: list = [StrictJSONParser]
+    renderer_classes: list = [JSONRenderer]
+    throttle_classes: list = []
+
+    def get_exception_handler(self) -> Callable[..., Response | None]:
+        return exception_handler
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        # Before authentication: a chunked body would be read as empty (Django frames
+        # bodies by Content-Length only), so the request is refused instead of misread.
+        if request.META.get("HTTP_TRANSFER_ENCODING"):
+            raise LengthRequired()
+        super().initial(request, *args, **kwargs)
+
+    def get_authenticate_header(self, request: Request) -> str:
+        # A 401 must carry WWW-Authenticate (RFC 9110), also on login and refresh.
+        return super().get_authenticate_header(request) or 'Bearer realm="api"'
+
+    def finalize_response(
+        self, request: Request, response: Response, *args: Any, **kwargs: Any
+    ) -> Response:
+        response = super().finalize_response(request, response, *args, **kwargs)
+        response["Cache-Control"] = "no-store"
+        response["Pragma"] = "no-cache"
+        return response
+
+
+class AuthenticatedAPIView(BaseAPIView):
+    """Bearer token or X-API-Key; ``request.user`` is the owner either way.
+
+    API keys are denied by default: a view is open to them only if one of its permission
+    classes is a ``HasScope`` (which then checks the key's scopes). So a new endpoint
+    (change password, social connect, ...) is never reachable with a leaked agent key by
+    accident.
+    """
+
+    permission_classes = [IsAuthenticated]
+
+    def get_authenticators(self) -> list:
+        return [klass() for klass in default_authentication_classes()]
+
+    def check_permissions(self, request: Request) -> None:
+        super().check_permissions(request)
+        if isinstance(request.auth, APIKey) and not any(
+            isinstance(permission, HasScope) for permission in self.get_permissions()
+        ):
+            raise InsufficientScope("This endpoint cannot be used with an API key.")
+
+    def get_authenticate_header(self, request: Request) -> str:
+        # Both schemes, as one list of challenges (RFC 9110 section 11.6.1), Bearer first:
+        # the first authenticator is the API key one, but most clients here hold a JWT.
+        challenges = [auth.authenticate_header(request) for auth in self.get_authenticators()]
+        challenges = [c for c in challenges if c]
+        challenges.sort(key=lambda challenge: not challenge.startswith("Bearer"))
+        return ", ".join(challenges) or 'Bearer realm="api"'

@@ -1,0 +1,1 @@
+"""Credentials: keys, tokens, signatures, lookups, throttling, OAuth state, browser sessions."""

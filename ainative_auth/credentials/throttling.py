@@ -1,0 +1,143 @@
+"""Per-scope rate limits on atomic cache counters.
+
+DRF's own throttles read-modify-write a list in the cache and are documented as not being
+a security measure; these use ``cache.add`` + ``cache.incr`` (atomic on Redis and on the
+local-memory cache), so parallel requests cannot slip past a limit. Counters live in the
+cache named by ``THROTTLE_CACHE``: use Redis to share them across processes.
+
+If the cache is down, throttled endpoints answer 503 instead of silently dropping limits.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from django.core.cache import caches
+from django.core.cache.backends.redis import RedisCache
+from rest_framework import exceptions
+
+from .. import clock
+from ..conf import auth_settings
+from ..exceptions import ServiceUnavailable
+
+logger = logging.getLogger("ainative_auth")
+
+_PERIODS = {"s": 1, "sec": 1, "second": 1, "m": 60, "min": 60, "minute": 60,
+            "h": 3600, "hour": 3600, "d": 86400, "day": 86400}
+
+
+@dataclass(frozen=True)
+class Rate:
+    limit: int
+    period: int
+
+    @classmethod
+    def parse(cls, text: str) -> Rate:
+        return _parse_rate(str(text))
+
+
+@functools.lru_cache(maxsize=256)
+def _parse_rate(text: str) -> Rate:
+    """Parsed once per distinct string: the per-key API throttle runs on every request."""
+    count, _, unit = text.partition("/")
+    unit = unit.strip().lower()
+    if unit.endswith("s") and unit[:-1] in _PERIODS:
+        unit = unit[:-1]
+    if not count.strip().isdigit() or unit not in _PERIODS:
+        raise ValueError(f"Bad throttle rate {text!r}; use e.g. '10/minute'")
+    return Rate(int(count), _PERIODS[unit])
+
+
+def rate_for(scope: str) -> Rate | None:
+    text = auth_settings.THROTTLE_RATES.get(scope)
+    return Rate.parse(text) if text else None
+
+
+def _key(scope: str, kind: str, ident: str, window: int) -> str:
+    digest = hashlib.sha256(ident.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+    return f"ainative_auth:throttle:{scope}:{kind}:{digest}:{window}"
+
+
+def hit(scope: str, kind: str, ident: str, rate: Rate | None = None) -> None:
+    """Count one attempt for (scope, kind, ident); raise 429 past the limit.
+
+    ``kind`` names what is counted ("ip", "email", "key", ...), so one scope can limit by
+    several identities with the same rate.
+    """
+    wait = _count_attempt(scope, kind, ident, rate)
+    if wait is not None:
+        raise exceptions.Throttled(wait=wait)
+
+
+def allow(scope: str, kind: str, ident: str, rate: Rate | None = None) -> bool:
+    """Count one attempt like ``hit``, but answer False past the limit instead of raising.
+
+    For limits whose hit must not show in the answer: past the per-address limit,
+    forgot-password still answers its usual 200 and just sends nothing, so the limit
+    cannot be used to tell the address's owner "429" (nor a prober anything)."""
+    return _count_attempt(scope, kind, ident, rate) is None
+
+
+def _count_attempt(scope: str, kind: str, ident: str, rate: Rate | None) -> int | None:
+    """Count one attempt; None while within the limit, else the seconds to wait."""
+    rate = rate or rate_for(scope)
+    if rate is None:
+        return None
+    now = clock.time()
+    window = int(now // rate.period)
+    key = _key(scope, kind, ident, window)
+    cache = caches[auth_settings.THROTTLE_CACHE]
+    try:
+        count = _count(cache, key, rate.period + 1)
+    except ValueError:
+        # The key expired between add() and incr(): start the window again.
+        count = 1
+        try:
+            cache.set(key, 1, timeout=rate.period + 1)
+        except Exception as exc:  # noqa: BLE001
+            raise _unavailable(exc) from exc
+    except Exception as exc:  # noqa: BLE001 - any cache backend error
+        raise _unavailable(exc) from exc
+    if count > rate.limit:
+        return max(1, int((window + 1) * rate.period - now) + 1)
+    return None
+
+
+def _count(cache: Any, key: str, timeout: int) -> int:
+    """Create the counter if missing, then increment it; return the new count.
+
+    On Django's Redis backend this is one pipelined round trip (SET NX EX + INCR): its own
+    ``add()`` + ``incr()`` would take three (``incr`` checks EXISTS first), on every
+    API-key request. Counters are plain integers, which Django's Redis serializer stores
+    unpickled, so ``cache.get()`` still reads them.
+    """
+    if isinstance(cache, RedisCache):
+        redis_key = cache.make_and_validate_key(key)
+        client = cache._cache.get_client(redis_key, write=True)
+        with client.pipeline(transaction=False) as pipe:
+            pipe.set(redis_key, 0, ex=timeout, nx=True)
+            pipe.incr(redis_key)
+            return int(pipe.execute()[1])
+    cache.add(key, 0, timeout=timeout)
+    return int(cache.incr(key))
+
+
+def reset(scope: str, kind: str, ident: str, rate: Rate | None = None) -> None:
+    """Forget the current window's count (e.g. an account's failures after a success)."""
+    rate = rate or rate_for(scope)
+    if rate is None:
+        return
+    window = int(clock.time() // rate.period)
+    try:
+        caches[auth_settings.THROTTLE_CACHE].delete(_key(scope, kind, ident, window))
+    except Exception:  # noqa: BLE001 - not resetting only makes the limit stricter
+        logger.warning("throttle reset failed for scope %s", scope)
+
+
+def _unavailable(exc: Exception) -> ServiceUnavailable:
+    logger.error("throttle cache unavailable: %s", type(exc).__name__)
+    return ServiceUnavailable()

@@ -1,8 +1,0 @@
-"""Thin views: validate with a serializer, call one service, return.
-
-Split by flow like ``services``: ``base`` (the shared APIView), ``accounts``, ``sessions``,
-``api_keys``, ``verification``, ``passwords``.
-"""
-
-# Registers the schema extensions: every view module imports this package first.
-from .. import schema  # noqa: E402,F401

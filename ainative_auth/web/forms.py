@@ -1,0 +1,99 @@
+"""The pages' form input, validated by the API's own serializers.
+
+A page form is read into the body the matching endpoint takes and judged by that
+endpoint's serializer, so the login page and ``auth/login`` (and the create form and
+``POST api-keys``) accept exactly the same input. Errors come back per field as one
+sentence each, for the templates to show next to their field.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from django.http import QueryDict
+from rest_framework import serializers
+
+from .. import clock
+from ..api.serializers.accounts import LoginSerializer
+from ..api.serializers.api_keys import APIKeyCreateSerializer
+
+# The create form's expiry choices: (value, label, days).
+EXPIRY_CHOICES: list[tuple[str, str, int | None]] = [
+    ("", "Never", None),
+    ("7", "In 7 days", 7),
+    ("30", "In 30 days", 30),
+    ("90", "In 90 days", 90),
+    ("365", "In 1 year", 365),
+]
+
+_MISSING_MESSAGES = {
+    "email": "Enter your email address.",
+    "password": "Enter your password.",
+    "name": "Give the key a name.",
+}
+
+
+@dataclass
+class FormResult:
+    """Validated data, or errors by field name (None: about the whole form)."""
+
+    data: dict[str, Any] = field(default_factory=dict)
+    errors: dict[str | None, str] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+def _errors(exc: serializers.ValidationError) -> dict[str | None, str]:
+    out: dict[str | None, str] = {}
+    detail: Any = exc.detail
+    items = detail.items() if isinstance(detail, dict) else [(None, detail)]
+    for name, messages in items:
+        first = messages[0] if isinstance(messages, list) and messages else messages
+        key = None if name in (None, "non_field_errors") else str(name)
+        code = getattr(first, "code", "")
+        if key in _MISSING_MESSAGES and code in ("required", "null", "blank"):
+            out[key] = _MISSING_MESSAGES[key]
+        else:
+            out[key] = str(first)
+    return out
+
+
+def _validate(serializer: serializers.Serializer) -> FormResult:
+    try:
+        serializer.is_valid(raise_exception=True)
+    except serializers.ValidationError as exc:
+        return FormResult(errors=_errors(exc))
+    return FormResult(data=dict(serializer.validated_data))
+
+
+def read_login(post: QueryDict) -> FormResult:
+    """``email``/``password`` through ``LoginSerializer`` (canonical email, length caps)."""
+    return _validate(LoginSerializer(data={
+        "email": post.get("email", ""), "password": post.get("password", ""),
+    }))
+
+
+def split_scopes(text: str) -> list[str]:
+    """``"credits:read, keys:write"`` (commas and/or spaces) as a list."""
+    return [scope for scope in re.split(r"[\s,]+", text) if scope]
+
+
+def read_new_key(post: QueryDict) -> FormResult:
+    """``name``, ``scopes`` (text; empty: the default scopes) and ``expires`` (a choice)
+    as the ``POST api-keys`` body, through ``APIKeyCreateSerializer``."""
+    body: dict[str, Any] = {"name": post.get("name", "").strip()}
+    scopes = split_scopes(post.get("scopes", ""))
+    body["scopes"] = scopes or None
+    days = {value: days for value, _, days in EXPIRY_CHOICES}
+    choice = post.get("expires", "")
+    if choice not in days:
+        return FormResult(errors={"expires": "Choose one of the listed expiry options."})
+    lifetime = days[choice]
+    if lifetime is not None:
+        body["expires_at"] = (clock.now() + timedelta(days=lifetime)).isoformat()
+    return _validate(APIKeyCreateSerializer(data=body))
