@@ -8,7 +8,7 @@ VENV6 := .venv-django6
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: run dev test test-main test-custom-user test-django6 bench loadtest lint clean
+.PHONY: run dev test test-fast test-main test-custom-user test-django6 bench loadtest lint clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -36,7 +36,7 @@ test: test-main test-custom-user
 	@if [ -n "$(PYTHON312)" ]; then $(MAKE) --no-print-directory test-django6; \
 	else echo "No Python >= 3.12 here: skipping the Django 6.x pass."; fi
 
-# Browser tests (tests/pages, marked `browser`) need Debian's Chromium; .ci/run installs it.
+# Browser tests (tests/web, marked `browser`) need Debian's Chromium; .ci/run installs it.
 CHROMIUM ?= /usr/bin/chromium
 
 test-main: lint
@@ -44,13 +44,18 @@ test-main: lint
 	@test -x $(CHROMIUM) || echo "No $(CHROMIUM): the browser tests of the pages are skipped (apt-get install chromium to run them)."
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
 
+# The fast lane: unit tests and flows (no servers, browsers, fuzzing or PostgreSQL), for
+# every edit; `make test` runs everything.
+test-fast: $(VENV)/.installed
+	$(VENV)/bin/python -m pytest -q -p no:cacheprovider tests/unit tests/flows $(PYTEST_ARGS)
+
 # The same flows against a custom user model whose USERNAME_FIELD is the email.
 test-custom-user: $(VENV)/.installed
 	$(VENV)/bin/python -m pytest -p no:cacheprovider --ds=tests.settings_custom_user \
-	    -m "not postgres" tests/test_register.py tests/test_login.py tests/test_sessions.py \
-	    tests/test_account_state.py tests/test_api_keys.py tests/test_verify_email.py \
-	    tests/test_password_reset.py tests/test_change_password.py \
-	    tests/test_social_login.py tests/test_social_accounts.py $(PYTEST_ARGS)
+	    -m "not postgres" tests/flows/test_register.py tests/flows/test_login.py tests/flows/test_sessions.py \
+	    tests/flows/test_account_state.py tests/flows/test_api_keys.py tests/flows/test_verify_email.py \
+	    tests/flows/test_password_reset.py tests/flows/test_change_password.py \
+	    tests/flows/test_social_login.py tests/flows/test_social_accounts.py $(PYTEST_ARGS)
 
 # The races of test_concurrency_postgres.py are the database's, not Django's: 5 trials
 # here (50 in test-main) keep the CI bounded.

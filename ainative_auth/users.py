@@ -1,26 +1,23 @@
-"""Identity: canonical addresses, finding a user by email, who may authenticate, and
-creating an account. Every entry point (register, login, the email flows, social login,
-the pages, the management commands) goes through these functions, so each rule has one
-definition.
+"""Identity: canonical addresses, finding a user by email, who may authenticate, the
+password policy. (Creating an account is a use case:
+``services.accounts.create_account``.) Every entry point (register, login, the email
+flows, social login, the pages, the management commands) goes through these functions,
+so each rule has one definition.
 """
 
 from __future__ import annotations
 
 import re
-import secrets
 import unicodedata
 from typing import Any
 
 import idna
 from allauth.account.models import EmailAddress
 from django.contrib.auth import get_user_model, password_validation
-from django.core.exceptions import FieldDoesNotExist
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
-from django.db import IntegrityError, transaction
-from django.http import HttpRequest
 
-from .exceptions import EmailTaken, Forbidden, InvalidInput
+from .exceptions import InvalidInput
 from .models import AccountEmail
 
 # --- canonical addresses ------------------------------------------------------------------
@@ -181,40 +178,6 @@ def email_taken(email: str) -> bool:
     )
 
 
-def _username_max_length(user_model: Any) -> int:
-    try:
-        field = user_model._meta.get_field(user_model.USERNAME_FIELD)
-    except FieldDoesNotExist:
-        return 150
-    return getattr(field, "max_length", 0) or 150
-
-
-def build_user(email: str, name: str) -> Any:
-    """An unsaved user for ``email``/``name`` (also what the password validators see)."""
-    from .adapter import get_adapter  # the adapter module imports this one
-
-    user = stand_in_user(email)
-    user_model = type(user)
-    if user_model.USERNAME_FIELD != user_model.get_email_field_name():
-        # The email is the login; the username only has to exist and be unique.
-        fits = len(email) <= _username_max_length(user_model)
-        setattr(user, user_model.USERNAME_FIELD,
-                email if fits else f"user_{secrets.token_hex(8)}")
-    get_adapter().set_name(user, name)
-    return user
-
-
-def _free_username(user: Any) -> None:
-    """If the username ``build_user`` chose is taken (an account that has since changed its
-    email keeps its old username), fall back to a random one: the email is the login."""
-    user_model = type(user)
-    field = user_model.USERNAME_FIELD
-    if field == user_model.get_email_field_name():
-        return
-    if user_model._default_manager.filter(**{field: getattr(user, field)}).exists():
-        setattr(user, field, f"user_{secrets.token_hex(8)}")
-
-
 def check_password_policy(password: str, user: Any | None, *, field: str = "password") -> None:
     """Django's ``AUTH_PASSWORD_VALIDATORS``, as ``InvalidInput`` naming ``field``.
 
@@ -236,46 +199,3 @@ def check_password_policy(password: str, user: Any | None, *, field: str = "pass
 # (so the ``sync_account_email`` receiver, which claims addresses of users created
 # elsewhere, leaves that one alone).
 CLAIMS_OWN_EMAIL = "_ainative_claims_own_email"
-
-
-def create_account(
-    email: str,
-    name: str = "",
-    *,
-    password: str | None = None,
-    verified: bool = False,
-    request: HttpRequest | None = None,
-) -> Any:
-    """Create an active user for ``email`` (made canonical here too, for callers that
-    skip the serializers; ``InvalidEmail`` if it has no canonical form), with its
-    uniqueness record and allauth's ``EmailAddress``, all in one transaction; return the
-    user.
-
-    ``password=None`` gives an unusable password (a social-only account). The password is
-    hashed before the duplicate check, so the 201 and the 409 of registration cost the
-    same. Raises ``Forbidden("signup_closed")`` when the adapter's ``is_signup_allowed``
-    says no, and ``EmailTaken`` on a duplicate: the unique index on ``AccountEmail`` is the
-    race guard, so of concurrent creations for one address exactly one commits.
-    """
-    from .adapter import get_adapter  # the adapter module imports this one
-
-    email = canonical_email(email)
-    if not get_adapter().is_signup_allowed(request, email):
-        raise Forbidden("Sign-up is closed.", "signup_closed")
-    user = build_user(email, name)
-    if password is None:
-        user.set_unusable_password()
-    else:
-        user.set_password(password)
-    if email_taken(email):
-        raise EmailTaken()
-    _free_username(user)
-    setattr(user, CLAIMS_OWN_EMAIL, True)
-    try:
-        with transaction.atomic():
-            user.save()
-            AccountEmail.objects.create(user=user, email=email)
-            EmailAddress.objects.create(user=user, email=email, primary=True, verified=verified)
-    except IntegrityError as exc:
-        raise EmailTaken() from exc
-    return user

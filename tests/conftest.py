@@ -16,8 +16,23 @@ from rest_framework.test import APIClient
 PASSWORD = "correct horse battery staple"
 
 
+# The kind of every test is its folder: ``tests/unit`` (credentials and identity, no HTTP),
+# ``tests/flows`` (each use case, through its service and its endpoint), ``tests/api``
+# (the API's contract as a whole: errors, bad input, the schema, fuzzing), ``tests/web``
+# (the pages, the middleware, the admin, a real browser) and ``tests/system`` (real
+# servers, outages, several processes, PostgreSQL races, the SDK, packaging, the docs).
+# ``make test-fast`` runs unit and flows.
+KINDS = ("unit", "flows", "api", "web", "system")
+
+
 def pytest_collection_modifyitems(config: Any, items: list) -> None:
-    """PostgreSQL/Redis tests run when DATABASE_URL/REDIS_URL point at them."""
+    """Each test gets the marker of its kind; PostgreSQL/Redis tests run when
+    DATABASE_URL/REDIS_URL point at them."""
+    tests_dir = os.path.dirname(__file__)
+    for item in items:
+        relative = os.path.relpath(str(item.path), tests_dir).split(os.sep)
+        if relative[0] in KINDS:
+            item.add_marker(getattr(pytest.mark, relative[0]))
     on_postgres = os.environ.get("DATABASE_URL", "").startswith(("postgres", "postgresql"))
     on_redis = bool(os.environ.get("REDIS_URL"))
     for item in items:

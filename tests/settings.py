@@ -39,6 +39,6 @@ AINATIVE_AUTH = {
         "resend_verification", "change_password", "oauth", "api_key")},
     "OAUTH_REDIRECT_URIS": ["https://app.example.com/auth/callback"],
     # Mail inline after commit, so tests read the outbox right after the response; the
-    # background sender is tested on its own (tests/test_mail.py).
+    # background sender is tested on its own (tests/unit/test_mail.py).
     "SEND_MAIL_IN_BACKGROUND": False,
 }

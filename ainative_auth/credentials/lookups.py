@@ -8,12 +8,12 @@ lookup's cost (``make bench`` measured ~440-570 us on SQLite for the queryset ag
 tens of microseconds for its SQL); per request only the SELECT and ``Model.from_db`` run.
 
 It is the same single query (counted by the debug cursor like any other) and the same
-objects (``tests/test_lookups.py`` compares them with the ORM's, field by field), and
-nothing about the row is cached, so a revoked key or session is refused on the very next
-request. This is the only module that uses the ORM's compiler internals
-(``get_compiler``, ``klass_info``, ``get_related_populators``): after a Django upgrade, it
-and its equivalence test are the one place to check.
-"""
+objects (``tests/unit/test_hot_path.py`` and ``tests/flows/test_api_keys.py`` compare
+them with the ORM's, field by field), and nothing about the row is cached, so a revoked
+key or session is refused on the very next request. This is the only module that uses
+the ORM's compiler internals (``get_compiler``, ``klass_info``,
+``get_related_populators``): after a Django upgrade, it and its equivalence test are the
+one place to check. """
 
 from __future__ import annotations
 

@@ -6,31 +6,111 @@ the identity rules (``users``), the mail it sends and the session it starts.
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from typing import Any
 
+from allauth.account.models import EmailAddress
 from django.contrib.auth import authenticate, user_logged_in
 from django.contrib.auth.hashers import check_password
-from django.db import transaction
+from django.core.exceptions import FieldDoesNotExist
+from django.db import IntegrityError, transaction
+from django.http import HttpRequest
 
 from ..adapter import get_adapter
 from ..client import NO_CLIENT, Client
 from ..conf import auth_settings
 from ..credentials import throttling
 from ..exceptions import EmailTaken, Forbidden, InvalidCredentials
-from ..models import RefreshSession
+from ..models import AccountEmail, RefreshSession
 from ..outbox import mail_user
 from ..signals import user_registered
 from ..users import (
+    CLAIMS_OWN_EMAIL,
     InvalidEmail,
-    build_user,
     canonical_email,
     check_password_policy,
-    create_account,
+    email_taken,
     find_user_by_email,
+    stand_in_user,
 )
 from . import sessions
 from .verification import send_verification_email
+
+# --- creating an account ----------------------------------------------------------------
+
+
+def _username_max_length(user_model: Any) -> int:
+    try:
+        field = user_model._meta.get_field(user_model.USERNAME_FIELD)
+    except FieldDoesNotExist:
+        return 150
+    return getattr(field, "max_length", 0) or 150
+
+
+def build_user(email: str, name: str) -> Any:
+    """An unsaved user for ``email``/``name`` (also what the password validators see)."""
+    user = stand_in_user(email)
+    user_model = type(user)
+    if user_model.USERNAME_FIELD != user_model.get_email_field_name():
+        # The email is the login; the username only has to exist and be unique.
+        fits = len(email) <= _username_max_length(user_model)
+        setattr(user, user_model.USERNAME_FIELD,
+                email if fits else f"user_{secrets.token_hex(8)}")
+    get_adapter().set_name(user, name)
+    return user
+
+
+def _free_username(user: Any) -> None:
+    """If the username ``build_user`` chose is taken (an account that has since changed its
+    email keeps its old username), fall back to a random one: the email is the login."""
+    user_model = type(user)
+    field = user_model.USERNAME_FIELD
+    if field == user_model.get_email_field_name():
+        return
+    if user_model._default_manager.filter(**{field: getattr(user, field)}).exists():
+        setattr(user, field, f"user_{secrets.token_hex(8)}")
+
+
+def create_account(
+    email: str,
+    name: str = "",
+    *,
+    password: str | None = None,
+    verified: bool = False,
+    request: HttpRequest | None = None,
+) -> Any:
+    """Create an active user for ``email`` (made canonical here too, for callers that
+    skip the serializers; ``InvalidEmail`` if it has no canonical form), with its
+    uniqueness record and allauth's ``EmailAddress``, all in one transaction; return the
+    user.
+
+    ``password=None`` gives an unusable password (a social-only account). The password is
+    hashed before the duplicate check, so the 201 and the 409 of registration cost the
+    same. Raises ``Forbidden("signup_closed")`` when the adapter's ``is_signup_allowed``
+    says no, and ``EmailTaken`` on a duplicate: the unique index on ``AccountEmail`` is the
+    race guard, so of concurrent creations for one address exactly one commits.
+    """
+    email = canonical_email(email)
+    if not get_adapter().is_signup_allowed(request, email):
+        raise Forbidden("Sign-up is closed.", "signup_closed")
+    user = build_user(email, name)
+    if password is None:
+        user.set_unusable_password()
+    else:
+        user.set_password(password)
+    if email_taken(email):
+        raise EmailTaken()
+    _free_username(user)
+    setattr(user, CLAIMS_OWN_EMAIL, True)
+    try:
+        with transaction.atomic():
+            user.save()
+            AccountEmail.objects.create(user=user, email=email)
+            EmailAddress.objects.create(user=user, email=email, primary=True, verified=verified)
+    except IntegrityError as exc:
+        raise EmailTaken() from exc
+    return user
 
 
 @dataclass(frozen=True)

@@ -48,7 +48,7 @@ def sync_account_email(
     given its first address there, and move it when the address is changed elsewhere.
 
     Saves that name their fields without the email (``last_login`` on every login) cost
-    nothing. Users created by ``users.create_account`` are skipped: it writes their record
+    nothing. Users created by ``accounts.create_account`` are skipped: it writes their record
     itself, beside the user in the same transaction, and turns a conflict into a 409.
 
     If the address is already claimed by another account, or has no canonical form, the

@@ -15,7 +15,7 @@ Account rules for a callback, in order:
      unusable, its sessions and API keys revoked, identities connected to it removed, the
      address marked verified), so whoever pre-registered the address keeps nothing;
    - an email the provider did not verify never links: 409 ``account_exists``;
-4. otherwise a new account (``users.create_account``, no usable password), verified if the
+4. otherwise a new account (``accounts.create_account``, no usable password), verified if the
    provider verified the email, and sent a verification link if not.
 
 Concurrent callbacks for one identity end with one user and one link: the state and code
@@ -57,14 +57,13 @@ from ..users import (
     InvalidEmail,
     address_verified,
     canonical_email,
-    create_account,
     email_of,
     email_taken,
     find_user_by_email,
     may_authenticate,
 )
 from . import api_keys, sessions
-from .accounts import LoginResult, sign_in
+from .accounts import LoginResult, create_account, sign_in
 from .verification import mark_email_verified, send_verification_email
 
 logger = logging.getLogger("ainative_auth")

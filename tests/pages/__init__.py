@@ -1,1 +1,0 @@
-"""Tests of AuthRequiredMiddleware and the pages (fixtures in this folder's conftest)."""
