@@ -40,6 +40,7 @@ test: test-main test-custom-user
 CHROMIUM ?= /usr/bin/chromium
 
 test-main: lint
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --site-dir site
 	$(VENV)/bin/python manage.py makemigrations --check --dry-run
 	@test -x $(CHROMIUM) || echo "No $(CHROMIUM): the browser tests of the pages are skipped (apt-get install chromium to run them)."
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
