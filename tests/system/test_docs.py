@@ -1,9 +1,9 @@
-"""The documentation keeps up with the app.
+"""The documentation keeps up with the app, and the README stays short.
 
 The docs site (``mkdocs.yml``, ``docs/``) documents every setting, throttle scope and error
 code the app has; its security table gives every claim a status and names test files that
-exist; the files, modules and objects it names exist. It does not speak of how the project
-is organised internally.
+exist; the files, modules and objects it names exist. The README keeps its Quickstart and
+stays under 1,500 words. Neither speaks of how the project is organised internally.
 ``make test`` also builds the site with ``mkdocs build --strict``, which checks every
 internal link and anchor.
 """
@@ -25,6 +25,7 @@ ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
 TESTS = ROOT / "tests"
 APP = Path(exceptions.__file__).resolve().parent
+README = (ROOT / "README.md").read_text()
 PAGES = sorted(DOCS.rglob("*.md"))
 
 
@@ -136,6 +137,37 @@ def _test_file_exists(name: str) -> bool:
     return any(relative(path).endswith("/" + name) for path in TESTS.rglob(Path(name).name))
 
 
+# --- the README: short, with its Quickstart, linking into the docs -------------------------
+
+def test_the_readme_is_at_most_1500_words() -> None:
+    # The words `wc -w` counts: runs of non-whitespace.
+    assert len(README.split()) <= 1500
+
+
+def test_the_readme_has_the_quickstart_of_three_blocks() -> None:
+    quickstart = section(README, "## Quickstart")
+    blocks = re.findall(r"^```(\w*)\n(.*?)^```$", quickstart, flags=re.M | re.S)
+    assert [language for language, _ in blocks] == ["bash", "python", "python"]
+    (_, install), (_, settings), (_, urls) = blocks
+    assert install.strip().startswith("pip install django-ainative-auth")
+    assert settings.splitlines()[0] == "# settings.py"
+    assert urls.splitlines()[0] == "# urls.py"
+    assert '"ainative_auth"' in settings and 'include("ainative_auth.urls")' in urls
+
+
+def test_the_readme_keeps_the_two_set_up_commands() -> None:
+    assert "make run" in README
+    assert "make test" in README
+
+
+def test_the_readmes_links_into_the_docs_exist() -> None:
+    links = [target for target in re.findall(r"\]\(([^)]+)\)", README)
+             if "://" not in target]
+    assert "docs/index.md" in links
+    missing = [target for target in links if not (ROOT / target.partition("#")[0]).exists()]
+    assert missing == []
+
+
 # --- no page speaks of how the project is organised internally ---------------------------
 
 INTERNAL = [
@@ -147,7 +179,7 @@ INTERNAL = [
 ]
 
 
-@pytest.mark.parametrize("path", PAGES, ids=relative)
+@pytest.mark.parametrize("path", [ROOT / "README.md", *PAGES], ids=relative)
 def test_no_page_speaks_of_the_projects_internals(path: Path) -> None:
     text = path.read_text()
     for pattern in INTERNAL:
@@ -155,7 +187,7 @@ def test_no_page_speaks_of_the_projects_internals(path: Path) -> None:
         assert found is None, f"{relative(path)}: {found and found.group(0)!r}"
 
 
-@pytest.mark.parametrize("path", PAGES, ids=relative)
+@pytest.mark.parametrize("path", [ROOT / "README.md", *PAGES], ids=relative)
 def test_dated_measurements_are_only_on_the_benchmarks_page(path: Path) -> None:
     if path == DOCS / "benchmarks.md":
         return
@@ -164,7 +196,7 @@ def test_dated_measurements_are_only_on_the_benchmarks_page(path: Path) -> None:
 
 # --- what the pages name exists ----------------------------------------------------------
 
-@pytest.mark.parametrize("path", PAGES, ids=relative)
+@pytest.mark.parametrize("path", [ROOT / "README.md", *PAGES], ids=relative)
 def test_every_repository_file_a_page_names_exists(path: Path) -> None:
     text = path.read_text()
     named = set(re.findall(
@@ -190,7 +222,7 @@ def _resolve(dotted: str) -> Any:
 
 
 # The upgrade notes name modules as they were before.
-NAMING_PAGES = [path for path in PAGES if path.name != "upgrading.md"]
+NAMING_PAGES = [path for path in [ROOT / "README.md", *PAGES] if path.name != "upgrading.md"]
 
 
 @pytest.mark.parametrize("path", NAMING_PAGES, ids=relative)
