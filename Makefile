@@ -8,7 +8,7 @@ VENV6 := .venv-django6
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: run dev test test-fast test-main test-custom-user test-django6 bench loadtest lint clean
+.PHONY: run dev test test-fast test-main test-custom-user test-django6 bench loadtest lint docs clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,7 @@ test: test-main test-custom-user
 CHROMIUM ?= /usr/bin/chromium
 
 test-main: lint
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --site-dir site
 	$(VENV)/bin/python manage.py makemigrations --check --dry-run
 	@test -x $(CHROMIUM) || echo "No $(CHROMIUM): the browser tests of the pages are skipped (apt-get install chromium to run them)."
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
@@ -75,5 +76,10 @@ lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check ainative_auth example_project tests benchmarks
 	$(VENV)/bin/mypy ainative_auth
 
+# The documentation site (mkdocs.yml, docs/) into site/; --strict: a broken link or anchor,
+# or a page missing from the nav, fails the build.
+docs: $(VENV)/.installed
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --site-dir site
+
 clean:
-	rm -rf $(VENV) $(VENV6) build dist *.egg-info
+	rm -rf $(VENV) $(VENV6) build dist *.egg-info site

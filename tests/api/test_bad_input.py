@@ -743,7 +743,8 @@ def test_a_client_sent_forwarded_for_does_not_escape_the_per_ip_limit(
 @pytest.mark.parametrize("origin", ["https://evil.example", "null", "http://localhost:3000"])
 def test_no_origin_is_granted_cross_origin_access(bearer_client: APIClient, origin: str) -> None:
     # Nothing is reflected, not even the frontend's own origin: a project that serves an
-    # SPA from another origin allows exactly that one with django-cors-headers (README).
+    # SPA from another origin allows exactly that one with django-cors-headers
+    # (docs/deployment.md).
     preflight = APIClient().options(
         "/api/v1/auth/login", HTTP_ORIGIN=origin, HTTP_ACCESS_CONTROL_REQUEST_METHOD="POST",
         HTTP_ACCESS_CONTROL_REQUEST_HEADERS="content-type, authorization")

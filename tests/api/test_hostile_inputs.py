@@ -510,7 +510,8 @@ BAD_CODES: list[Any] = ["", ["abc"], "a" * 1_000_000, "abc%00", "abc\x00", {"cod
                         None, "ab cd", "abc\r\n"]
 # Malformed states, refused by both endpoints before anything else. A well-formed state
 # that is not ours is refused by connect (it needs one its user started) and, with
-# OAUTH_REQUIRE_STATE, by login; by default login leaves it to the frontend (README).
+# OAUTH_REQUIRE_STATE, by login; by default login leaves it to the frontend
+# (docs/social-login.md).
 BAD_STATES: list[Any] = ["", ["x"], "s" * 65_536, "a\x00b", "a b", 7, {"s": 1}]
 FOREIGN_STATES = ["forged." + "A" * 43, "the-frontends-own-state"]
 

@@ -172,7 +172,7 @@ def test_the_schema_passes_spectacular_validation_without_warnings(tmp_path: Any
 
 # --- the schema agrees with the server (issue 8, item 7) -------------------------------
 
-README = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+ENDPOINTS_PAGE = (Path(__file__).resolve().parents[2] / "docs" / "endpoints.md").read_text()
 CREDITS = "/api/v1/public/credits/balance"
 # Public endpoints that count every call against a throttle scope.
 THROTTLED_PUBLIC = {"/api/v1/auth/register", "/api/v1/auth/login", "/api/v1/auth/refresh",
@@ -309,7 +309,7 @@ def test_a_public_endpoint_that_answers_429_documents_it(
     assert "429" in schema["paths"][path]["post"]["responses"]
 
 
-def test_the_readme_endpoint_table_agrees_with_the_schema_on_success_codes(
+def test_the_docs_endpoint_table_agrees_with_the_schema_on_success_codes(
         schema: dict[str, Any]) -> None:
     def shape(path: str) -> str:
         return re.sub(r"\{\w+\}", "{}", path)
@@ -317,7 +317,7 @@ def test_the_readme_endpoint_table_agrees_with_the_schema_on_success_codes(
     documented = {(method, shape(path)): operation
                   for path, method, operation in operations(schema, schema["paths"])}
     rows = re.findall(r"^\| ((?:GET|POST|PATCH|DELETE|PUT)(?: / (?:GET|POST|PATCH|DELETE))*) "
-                      r"`([^`]+)`[^|]*\|[^|]*\| ([^|]*) \|", README, flags=re.M)
+                      r"`([^`]+)`[^|]*\|[^|]*\| ([^|]*) \|", ENDPOINTS_PAGE, flags=re.M)
     def alternatives(path: str) -> list[str]:
         # `auth/{github,linkedin}/callback?x=` stands for both providers' paths.
         path = path.partition("?")[0]

@@ -357,20 +357,20 @@ def test_authenticate_api_key_judges_a_plain_django_request(make_api_key: Any) -
     assert APIKey.objects.get(pk=issued.key.pk).revoked_at is None
 
 
-def test_the_readme_worked_example_is_the_sdks_signature() -> None:
+def test_the_docs_worked_example_is_the_sdks_signature() -> None:
     from pathlib import Path
 
     from ainative.auth import APIKeyAuth, AuthConfig
 
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    signing_page = (Path(__file__).resolve().parents[2] / "docs" / "signing.md").read_text()
     api_key = keys.api_key_plaintext("Xq3fT9bLm2Pz", "h7GkQ2wRt5yUi8oP1aSdF4gJ6kL9zXcV")
     assert keys.parse_api_key(api_key) is not None
     secret, stamp = "aks_2kq7yJ0m4Zb9TQ1xVt8WnR3cLp6HsD5fGa0eUi7oYwE", "1767225600"
-    # The SDK's own code makes the signature the README shows.
+    # The SDK's own code makes the signature the signing page shows.
     sdk = APIKeyAuth(AuthConfig(api_key=api_key, api_secret=secret))
     signature = sdk._generate_signature(stamp)
     assert signature == v1_signature(api_key, secret, stamp)
     for line in (f"api_key        = {api_key}", f"signing secret = {secret}",
                  f"X-Timestamp    = {stamp}", f"message        = {api_key}{stamp}",
                  f"X-Signature    = {signature}"):
-        assert line in readme, line
+        assert line in signing_page, line

@@ -5,7 +5,7 @@ counters (``THROTTLE_CACHE``), the single-use v2 signature nonces, and the OAuth
 Without it the server does not run without limits: every request that would count
 against a limit, spend a nonce or keep an OAuth state answers 503
 (``service_unavailable``, ``Retry-After``), and everything else works, because sessions,
-keys and accounts live in the database. The README's "Security and reliability" section
+keys and accounts live in the database. The "Redis down" section of docs/reliability.md
 has the same list; this test is what keeps it true.
 
 A real gunicorn server talks to Redis through a TCP proxy the test cuts (the port is
