@@ -1,8 +1,9 @@
 """gunicorn settings of the example project (``make run``), each chosen on purpose.
 
 Read by ``gunicorn -c example_project/gunicorn.conf.py example_project.wsgi``; the
-environment decides the port (``PORT``), the process count (``WEB_CONCURRENCY``) and the
-threads per process (``GUNICORN_THREADS``).
+environment decides the port (``PORT``), the process count (``WEB_CONCURRENCY``), the
+threads per process (``GUNICORN_THREADS``) and which proxies are trusted
+(``TRUST_X_FORWARDED_PROTO``, ``FORWARDED_ALLOW_IPS``).
 In production put a buffering reverse proxy (nginx, a cloud load balancer) in front: it
 absorbs slow clients, terminates TLS and bounds bodies before they reach a worker
 (README, "Deployment").
@@ -47,6 +48,26 @@ keepalive = 5
 limit_request_line = 4094
 limit_request_fields = 64
 limit_request_field_size = 8190
+# Proxy headers (X-Forwarded-Proto & co., SCRIPT_NAME) are trusted from nobody by default:
+# gunicorn's own default trusts them from 127.0.0.1, so a client of a same-host proxy that
+# passes them through, or anyone on this machine, could make a plain http request look
+# https (HSTS, Secure cookies, signatures' @target-uri) or move the script prefix.
+# TRUST_X_FORWARDED_PROTO=1 (read by example_project/settings.py too, as
+# SECURE_PROXY_SSL_HEADER) trusts X-Forwarded-Proto from the proxies in FORWARDED_ALLOW_IPS
+# (default this machine), and only that header, with the value Django expects: gunicorn's
+# other scheme headers (X-Forwarded-Ssl, X-Forwarded-Protocol) would set https where
+# Django was told to look at X-Forwarded-Proto alone.
+TRUST_X_FORWARDED_PROTO = os.environ.get("TRUST_X_FORWARDED_PROTO", "").strip().lower() in {
+    "1", "true", "yes", "on"}
+if TRUST_X_FORWARDED_PROTO:
+    forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS") or "127.0.0.1,::1"
+    secure_scheme_headers = {"X-FORWARDED-PROTO": "https"}
+else:
+    forwarded_allow_ips = ""
+    secure_scheme_headers = {}
+# The example project is served at the root: no proxy sets its SCRIPT_NAME or PATH_INFO
+# (Django's FORCE_SCRIPT_NAME mounts a project under a prefix).
+forwarder_headers = ""
 # A request smuggling guard: gunicorn refuses a request with both Content-Length and
 # Transfer-Encoding, and obsolete line folding, by default; keep it that way.
 # The Server header is "gunicorn", with no version.
