@@ -21,7 +21,8 @@ $(VENV6)/.installed: pyproject.toml
 	touch $@
 
 # The example project behind gunicorn (example_project/gunicorn.conf.py), static files by
-# WhiteNoise: what a deployment runs, on SQLite with nothing to set up.
+# WhiteNoise: what a deployment runs, on SQLite with nothing to set up. One process of 8
+# threads, as the in-process cache needs (2 processes once REDIS_URL is set).
 run: $(VENV)/.installed
 	$(VENV)/bin/python manage.py migrate --noinput
 	$(VENV)/bin/python manage.py collectstatic --noinput --verbosity 0

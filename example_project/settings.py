@@ -282,6 +282,9 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
 # Behind a TLS-terminating proxy that sets X-Forwarded-Proto (and strips it from clients):
 # TRUST_X_FORWARDED_PROTO=1 makes Django see those requests as https, so HSTS is sent and
 # request signatures (RFC 9421 @target-uri) and links see the real scheme.
+# example_project/gunicorn.conf.py reads the same variable: off, gunicorn trusts no proxy
+# header (X-Forwarded-Proto/-Ssl, SCRIPT_NAME) from anyone; on, X-Forwarded-Proto alone,
+# from FORWARDED_ALLOW_IPS.
 if env_bool("TRUST_X_FORWARDED_PROTO", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SESSION_COOKIE_HTTPONLY = True

@@ -17,7 +17,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -80,10 +80,12 @@ class Server(str):
 
 
 @contextlib.contextmanager
-def start_servers(count: int, env: dict[str, str] | None = None) -> Iterator[list[Server]]:
+def start_servers(count: int, env: Mapping[str, str | None] | None = None,
+                  ) -> Iterator[list[Server]]:
     """Yield the base URLs (``http://127.0.0.1:PORT``, as ``Server``) of ``count`` running
-    servers."""
-    base_env = {
+    servers. A ``None`` in ``env`` unsets that variable (e.g. ``WEB_CONCURRENCY``, to run
+    the configuration's own default)."""
+    merged: dict[str, str | None] = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "example_project.settings",
         "DATABASE_URL": servers_database_url(),
@@ -94,6 +96,7 @@ def start_servers(count: int, env: dict[str, str] | None = None) -> Iterator[lis
         "GUNICORN_LOG_LEVEL": "warning",
         **(env or {}),
     }
+    base_env = {name: value for name, value in merged.items() if value is not None}
     processes: list[subprocess.Popen[bytes]] = []
     urls: list[Server] = []
     try:
