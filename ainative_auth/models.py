@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import models
@@ -9,6 +9,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 from . import clock
+from .conf import auth_settings
 
 
 class AccountEmail(models.Model):
@@ -33,6 +34,14 @@ class AccountEmail(models.Model):
 
     def __str__(self) -> str:
         return self.email
+
+
+def idle_expiry(now: datetime, absolute: datetime) -> datetime:
+    """When a session used at ``now`` dies if left idle: ``REFRESH_TOKEN_LIFETIME`` later,
+    never past its absolute end. A refresh, and a browser in use, push it forward; this is
+    the one place that computes it."""
+    idle = now + timedelta(seconds=int(auth_settings.REFRESH_TOKEN_LIFETIME))
+    return min(idle, absolute)
 
 
 class RefreshSessionQuerySet(models.QuerySet):
@@ -69,6 +78,10 @@ class RefreshSession(models.Model):
     ip_address = models.GenericIPAddressField(null=True, blank=True)
     user_agent = models.CharField(max_length=512, blank=True)
     device = models.CharField(max_length=100, blank=True)
+    # How the user proved who they are when this session started: "password" (register,
+    # the API's login, the login page, the admin's login form), "social:<provider>". Only
+    # "password" sessions open the Django admin (``admin_site.ThrottledAdminSite``).
+    method = models.CharField(max_length=32, blank=True, default="")
 
     objects = RefreshSessionQuerySet.as_manager()
 

@@ -14,7 +14,6 @@ app_name = "ainative_auth_pages"
 
 urlpatterns = [
     path("login", login.login_page, name="login"),
-    path("login/token", login.token_login, name="token-login"),
     path("login/<slug:provider>", social.social_start, name="social-start"),
     path("login/<slug:provider>/callback", social.social_callback, name="social-callback"),
     path("logout", login.logout_page, name="logout"),

@@ -168,6 +168,15 @@ def find_user_by_email(email: str) -> Any | None:
     return user if user is not None and matches else None
 
 
+def lock_user(user: Any) -> Any | None:
+    """``user``'s row read again and locked (``SELECT ... FOR UPDATE``) until the current
+    transaction ends; None if it was deleted. The one spelling of "queue behind every
+    other write to this account": password changes, sign-ins checking the password they
+    just verified, key creation against the per-user limit, linking and unlinking
+    identities. Call it inside ``transaction.atomic()``."""
+    return get_user_model()._default_manager.select_for_update().filter(pk=user.pk).first()
+
+
 def email_taken(email: str) -> bool:
     """Whether ``email`` (canonical) is claimed by any account: its uniqueness record, or a
     user row that has it (one made before this app was installed, say)."""

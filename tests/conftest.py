@@ -357,3 +357,17 @@ def linkedin(settings: Any) -> Any:
 
     with serving_linkedin(settings) as server:
         yield server
+
+
+@pytest.fixture
+def admin_client(db: Any, admin_user: Any) -> Any:
+    """pytest-django's ``admin_client``, signed in through the admin's own login form: the
+    admin admits only browser sessions bound to a live "password" session row, which a
+    bare ``force_login`` does not make."""
+    from django.test import Client
+
+    client = Client()
+    response = client.post("/admin/login/", {"username": admin_user.username,
+                                             "password": "password"})
+    assert response.status_code == 302, response.content[:300]
+    return client

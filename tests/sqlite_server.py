@@ -35,12 +35,12 @@ def main(db_path: str) -> None:
     from django.core.wsgi import get_wsgi_application
 
     from ainative_auth.credentials.email_tokens import reset_password_tokens
-    from ainative_auth.services import accounts
+    from ainative_auth.services import accounts, sessions
 
     call_command("migrate", verbosity=0)
     user = accounts.register(email="alice@example.com", password="correct horse battery 1")
     other = accounts.register(email="bob@example.com", password="correct horse battery 2")
-    access = accounts.sign_in(other, accounts.NO_CLIENT).tokens["access_token"]
+    access = sessions.sign_in(other, method="password").tokens["access_token"]
 
     class QuietHandler(WSGIRequestHandler):
         def log_message(self, format: str, *args: object) -> None:  # noqa: A002

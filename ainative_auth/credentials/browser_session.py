@@ -1,23 +1,30 @@
 """Browser sessions: a Django session bound to one server-side ``RefreshSession`` row.
 
-The pages (``ainative_auth.web``) sign a browser in with Django's own session machinery
-(``django.contrib.auth.login``: the session id rotates, the cookie is the project's session
-cookie), and store the id of the ``RefreshSession`` the login started in that Django
-session. Every protected page request checks the row is still live, with the one rule
-``RefreshSession.objects.live()``, so anything that revokes sessions (the dashboard's
-"Revoke", ``DELETE auth/sessions/{id}``, logout-all, a password change or reset, a
-deactivation) also ends the browser session, on its very next request.
+``services.sessions.sign_in`` signs a browser in (the pages' login, their social sign-in,
+the admin's login form) with Django's own session machinery (``bind``:
+``django.contrib.auth.login``, so the session id rotates and the cookie is the project's
+session cookie) and stores the id of the ``RefreshSession`` the sign-in started in that
+Django session. Every request that relies on the browser session (the pages, the
+middleware's protected paths, the admin) checks the row is still live with ``current``,
+by the one rule ``RefreshSession.is_live``, so anything that revokes sessions (the
+dashboard's "Revoke", ``DELETE auth/sessions/{id}``, logout-all, refresh-token reuse, a
+password change or reset, a deactivation) also ends the browser session, on its very next
+request.
 
-A Django session without such a row (an admin login, say) is not a browser session here:
-it could not be listed or revoked like every other session of the user.
+A Django session without such a row is not a browser session here: it could not be listed
+or revoked like every other session of the user, so it opens nothing.
 
-Also here, because the middleware and the pages both need them: the "is this a browser"
-test, the local-path rule for ``next`` and the answer to a request without credentials.
+This module only binds and checks; signing in and out are flows (``services.sessions``).
+Also here, because the middleware, the pages and the admin need them: the pages' social
+sign-in bound to the browser that started it, the "is this a browser" test, the
+local-path rule for ``next`` and the answer to a request without credentials.
 """
 
 from __future__ import annotations
 
+import hmac
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
@@ -25,7 +32,6 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.contrib.auth import get_user
 from django.contrib.auth import login as django_login
-from django.contrib.auth import logout as django_logout
 from django.contrib.auth.models import AnonymousUser
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -33,8 +39,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from .. import clock
 from ..conf import auth_settings
 from ..exceptions import Unauthorized, error_body
-from ..models import RefreshSession
-from ..services import sessions
+from ..models import RefreshSession, idle_expiry
 from ..users import may_authenticate
 
 # The Django-session key holding the RefreshSession id of a browser sign-in.
@@ -63,21 +68,38 @@ def _backend_for(user: Any) -> str:
     return preferred if preferred in configured else configured[0]
 
 
-def start(request: HttpRequest, user: Any, session: RefreshSession) -> None:
-    """Sign the browser in as ``user``, bound to ``session`` (just started for it).
+def bound_session_id(request: HttpRequest) -> uuid.UUID | None:
+    """The id of the ``RefreshSession`` this browser's Django session is bound to, if any
+    (whatever the row's state)."""
+    store = getattr(request, "session", None)
+    if store is None:
+        return None
+    raw = store.get(SESSION_ID_KEY)
+    if not raw:
+        return None
+    try:
+        return uuid.UUID(str(raw))
+    except ValueError:
+        return None
 
-    A sign-in on top of an earlier browser session ends that one first (its row is revoked
-    and the Django session flushed), so the new sign-in always gets a fresh session id,
-    even for the same user (``login()`` alone keeps the id then).
-    """
-    previous = _session_id(request)
-    if previous is not None:
-        _revoke(previous, "logout")
+
+def bind(request: HttpRequest, user: Any, session: RefreshSession) -> None:
+    """Sign the browser in as ``user``, bound to ``session`` (just started for it): a fresh
+    Django session (the old one is flushed, so the id changes even for the same user),
+    ``django.contrib.auth.login`` (which sends ``user_logged_in``), the row's id stored."""
     if request.session.keys():
         request.session.flush()
     django_login(request, user, backend=_backend_for(user))
     request.session[SESSION_ID_KEY] = str(session.id)
     request._ainative_browser = (user, session)  # type: ignore[attr-defined]
+
+
+def unbind(request: HttpRequest) -> None:
+    """End the Django session (flushed: a new id, no data) after its row was revoked. No
+    signal: the row's revocation announced the logout."""
+    request.session.flush()
+    request.user = AnonymousUser()
+    request._ainative_browser = None  # type: ignore[attr-defined]
 
 
 def current(request: HttpRequest) -> tuple[Any, RefreshSession] | None:
@@ -95,21 +117,8 @@ def current(request: HttpRequest) -> tuple[Any, RefreshSession] | None:
     return found
 
 
-def _session_id(request: HttpRequest) -> uuid.UUID | None:
-    store = getattr(request, "session", None)
-    if store is None:
-        return None
-    raw = store.get(SESSION_ID_KEY)
-    if not raw:
-        return None
-    try:
-        return uuid.UUID(str(raw))
-    except ValueError:
-        return None
-
-
 def _load(request: HttpRequest) -> tuple[Any, RefreshSession] | None:
-    session_id = _session_id(request)
+    session_id = bound_session_id(request)
     if session_id is None:
         return None
     # Django's own check of the session (backend, session auth hash), then ours.
@@ -137,28 +146,50 @@ def _touch(session: RefreshSession, now: datetime) -> None:
     cutoff = now - timedelta(seconds=TOUCH_INTERVAL)
     if session.last_used_at > cutoff:
         return
-    idle = now + timedelta(seconds=int(auth_settings.REFRESH_TOKEN_LIFETIME))
-    expires = min(idle, session.absolute_expires_at)
+    expires = idle_expiry(now, session.absolute_expires_at)
     RefreshSession.objects.filter(
         pk=session.pk, revoked_at__isnull=True, last_used_at__lte=cutoff
     ).update(last_used_at=now, expires_at=expires)
     session.last_used_at, session.expires_at = now, expires
 
 
-def _revoke(session_id: uuid.UUID, reason: str) -> None:
-    row = RefreshSession.objects.filter(pk=session_id).first()
-    if row is not None:
-        sessions.revoke_session(row, reason)
+# --- the pages' social sign-in, bound to the browser that started it ---------------------
+
+# The Django-session key holding the state of a social sign-in this browser started.
+SOCIAL_START_KEY = "_ainative_social_start"
 
 
-def end(request: HttpRequest) -> None:
-    """Log the browser out: revoke its session row, then end the Django session
-    (``django.contrib.auth.logout``: flushed, ``user_logged_out`` sent)."""
-    session_id = _session_id(request)
-    if session_id is not None:
-        _revoke(session_id, "logout")
-    django_logout(request)
-    request._ainative_browser = None  # type: ignore[attr-defined]
+@dataclass(frozen=True)
+class SocialStart:
+    """A social sign-in this browser started: for which provider, with which ``state``,
+    and where to go after it."""
+
+    provider: str
+    state: str
+    next_path: str | None
+
+
+def remember_social_start(request: HttpRequest, start: SocialStart) -> None:
+    """Keep ``start`` in this browser's Django session: only this browser can finish it.
+    A newer start replaces an older one (the older one's callback is then refused)."""
+    request.session[SOCIAL_START_KEY] = {
+        "provider": start.provider, "state": start.state, "next": start.next_path,
+    }
+
+
+def take_social_start(request: HttpRequest, provider: str, state: Any) -> SocialStart | None:
+    """The social sign-in this browser started for ``provider`` whose state is ``state``,
+    consumed; None when this browser started none, another provider's, or one with another
+    state (a callback URL made in another browser: a lure, login CSRF)."""
+    kept = request.session.pop(SOCIAL_START_KEY, None)
+    if not isinstance(kept, dict) or not isinstance(state, str) or not state:
+        return None
+    expected = str(kept.get("state") or "")
+    if kept.get("provider") != provider or not expected or not hmac.compare_digest(
+        expected.encode(), state.encode()
+    ):
+        return None
+    return SocialStart(provider, expected, local_path(kept.get("next")))
 
 
 # --- browsers, next, and the answer without credentials ----------------------------------

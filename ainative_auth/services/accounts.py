@@ -7,11 +7,10 @@ the identity rules (``users``), the mail it sends and the session it starts.
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
 from typing import Any
 
 from allauth.account.models import EmailAddress
-from django.contrib.auth import authenticate, user_logged_in
+from django.contrib.auth import authenticate
 from django.contrib.auth.hashers import check_password
 from django.core.exceptions import FieldDoesNotExist
 from django.db import IntegrityError, transaction
@@ -21,8 +20,8 @@ from ..adapter import get_adapter
 from ..client import NO_CLIENT, Client
 from ..conf import auth_settings
 from ..credentials import throttling
-from ..exceptions import EmailTaken, Forbidden, InvalidCredentials
-from ..models import AccountEmail, RefreshSession
+from ..exceptions import EmailNotVerified, EmailTaken, Forbidden, InvalidCredentials
+from ..models import AccountEmail
 from ..outbox import mail_user
 from ..signals import user_registered
 from ..users import (
@@ -32,9 +31,11 @@ from ..users import (
     check_password_policy,
     email_taken,
     find_user_by_email,
+    lock_user,
     stand_in_user,
 )
 from . import sessions
+from .sessions import LoginResult
 from .verification import send_verification_email
 
 # --- creating an account ----------------------------------------------------------------
@@ -113,23 +114,6 @@ def create_account(
     return user
 
 
-@dataclass(frozen=True)
-class LoginResult:
-    """A signed-in user: the new server-side session and the token response for it."""
-
-    user: Any
-    session: RefreshSession
-    tokens: dict[str, Any]
-
-
-def sign_in(user: Any, client: Client) -> LoginResult:
-    """Start a new session for ``user`` (already judged allowed) and issue its tokens."""
-    session = sessions.start_session(
-        user, ip_address=client.ip_address, user_agent=client.user_agent
-    )
-    return LoginResult(user, session, sessions.issue_tokens(user, session))
-
-
 def register(*, email: str, password: str, name: str = "", client: Client = NO_CLIENT) -> Any:
     """Create an active user with an unverified ``email`` (canonical) and mail the
     verification link; raise ``EmailTaken`` (after mailing the owner a notice) on a
@@ -164,9 +148,11 @@ def register_and_login(
 
 
 def _sign_in_with_password(
-    user: Any, password: str, client: Client, *, refused: type[Exception]
+    user: Any, password: str, client: Client, *, refused: type[Exception],
+    browser: HttpRequest | None = None,
 ) -> LoginResult:
-    """``sign_in`` for a user whose password was just checked, unless it changed since.
+    """``sessions.sign_in`` for a user whose password was just checked, unless it changed
+    since.
 
     Between the check (or the account's creation) and the new session, another request
     may change the password and revoke the user's sessions: a reset, a change, or a social
@@ -179,12 +165,10 @@ def _sign_in_with_password(
     # No savepoint: inside a caller's transaction this needs none, and the refusal is
     # raised after the block, so it rolls nothing back.
     with transaction.atomic(savepoint=False):
-        current = (
-            type(user)._default_manager.select_for_update().filter(pk=user.pk)
-            .values_list("password", flat=True).first()
-        )
+        locked = lock_user(user)
+        current = locked.password if locked is not None else None
         if current == user.password or (current and check_password(password, current)):
-            return sign_in(user, client)
+            return sessions.sign_in(user, client, method="password", browser=browser)
     raise refused()
 
 
@@ -253,31 +237,47 @@ def _notify_existing_owner(email: str) -> None:
                   frontend_url=str(auth_settings.FRONTEND_URL))
 
 
+def ensure_may_sign_in(user: Any) -> None:
+    """The verified-address gate of every sign-in (password or provider): with
+    ``ALLOW_UNVERIFIED_LOGIN`` off, 403 ``email_not_verified`` for an unverified address.
+    Asked only after the credential was proven, so it tells a prober nothing."""
+    if not auth_settings.ALLOW_UNVERIFIED_LOGIN and not get_adapter().is_email_verified(user):
+        raise EmailNotVerified("Verify your email address before logging in.")
+
+
 def login_with_password(
-    *, email: str, password: str, client: Client = NO_CLIENT, announce: bool = True
+    *, email: str, password: str, client: Client = NO_CLIENT,
+    browser: HttpRequest | None = None,
 ) -> LoginResult:
-    """POST auth/login (and the login page): throttles, ``authenticate()``, a new session.
+    """POST auth/login and the login page (``browser``: the request whose browser is
+    signed in, instead of tokens): throttles, ``authenticate()``, a new session.
 
     Counted per IP and per address before any hashing. The credentials go through
     Django's ``authenticate()`` and nothing else, so every backend rule applies. Wrong
     password, unknown email and inactive user all raise the same ``InvalidCredentials``;
     the verified-email gate is only revealed after the password was right. A success
     clears the address's failure counters (never the IP's).
-
-    ``user_logged_in`` is sent unless ``announce`` is False: the login page passes False
-    because ``django.contrib.auth.login()``, which it calls next, sends it itself.
     """
     throttling.hit("login", "ip", client.ip_address)
     count_login_attempt(email)
     user = authenticate(client.request, email=email, password=password)
     if user is None:
         raise InvalidCredentials()
-    if not auth_settings.ALLOW_UNVERIFIED_LOGIN and not get_adapter().is_email_verified(user):
-        raise Forbidden("Verify your email address before logging in.", "email_not_verified")
+    ensure_may_sign_in(user)
     clear_login_failures(email)
-    if announce:
-        user_logged_in.send(sender=user.__class__, request=client.request, user=user)
-    return _sign_in_with_password(user, password, client, refused=InvalidCredentials)
+    return _sign_in_with_password(user, password, client, refused=InvalidCredentials,
+                                  browser=browser)
+
+
+def complete_form_login(user: Any, login_key: str, *, client: Client = NO_CLIENT,
+                        browser: HttpRequest) -> LoginResult:
+    """The admin's login form (or another form that checked the password with
+    ``authenticate()`` after ``count_form_login_attempt``): the account's failure counters
+    start again and the browser is signed in through the one door, bound to a "password"
+    session row like the login page's."""
+    if login_key:
+        clear_login_failures(login_key)
+    return sessions.sign_in(user, client, method="password", browser=browser)
 
 
 def update_profile(user: Any, *, name: str | None = None) -> Any:

@@ -1,19 +1,33 @@
-"""Sessions, access tokens and refresh-token rotation."""
+"""Sessions: the one door in (``sign_in``) and out (``revoke_session``), access tokens and
+refresh-token rotation.
+
+Every way a user becomes signed in (register, the API's login, the login page, the social
+callbacks and the pages' social sign-in, the admin's login form) ends in ``sign_in``: it
+starts the session row, issues the tokens (or binds the browser to the row) and sends
+``user_logged_in`` exactly once. Every way out (logout, logout-all, revoking a session,
+refresh-token reuse, a password reset or change, a deactivation, an account claimed by a
+provider) ends in ``revoke_session``: the row is revoked, so its access tokens and any
+browser session bound to it die on their next request, and ``user_logged_out`` is sent
+once per session ended.
+"""
 
 from __future__ import annotations
 
 import logging
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.contrib.auth import user_logged_in, user_logged_out
 from django.db.models import Q
+from django.http import HttpRequest
 
 from .. import clock
 from ..adapter import get_adapter
 from ..client import NO_CLIENT, Client
 from ..conf import auth_settings
-from ..credentials import throttling
+from ..credentials import browser_session, throttling
 from ..credentials.keys import (
     new_salt,
     parse_refresh_token,
@@ -22,7 +36,7 @@ from ..credentials.keys import (
 )
 from ..credentials.tokens import encode_access_token
 from ..exceptions import RefreshTokenInvalid, RefreshTokenReused
-from ..models import RefreshSession
+from ..models import RefreshSession, idle_expiry
 from ..signals import refresh_token_reused, session_revoked
 from ..users import may_authenticate
 
@@ -45,12 +59,12 @@ def prune_sessions(user: Any | None = None, now: datetime | None = None) -> int:
 
 
 def start_session(
-    user: Any, *, ip_address: str | None = None, user_agent: str = ""
+    user: Any, *, ip_address: str | None = None, user_agent: str = "", method: str = ""
 ) -> RefreshSession:
-    """A new server-side session for a fresh login (never reuses an old one)."""
+    """A new server-side session for a fresh login (never reuses an old one). ``method``
+    records how the user proved who they are ("password", "social:github", ...)."""
     now = clock.now()
     absolute = now + timedelta(seconds=int(auth_settings.SESSION_ABSOLUTE_LIFETIME))
-    idle = now + timedelta(seconds=int(auth_settings.REFRESH_TOKEN_LIFETIME))
     user_agent = (user_agent or "")[:512]
     # No cron needed: each login clears this user's dead rows.
     prune_sessions(user, now)
@@ -59,12 +73,70 @@ def start_session(
         salt=new_salt(),
         created_at=now,
         last_used_at=now,
-        expires_at=min(idle, absolute),
+        expires_at=idle_expiry(now, absolute),
         absolute_expires_at=absolute,
         ip_address=ip_address,
         user_agent=user_agent,
         device=get_adapter().describe_device(user_agent)[:100],
+        method=method[:32],
     )
+
+
+@dataclass(frozen=True)
+class LoginResult:
+    """A signed-in user: the new server-side session and the token response for it (None
+    when a browser was signed in instead: it holds the session in its cookie)."""
+
+    user: Any
+    session: RefreshSession
+    tokens: dict[str, Any] | None
+
+
+def sign_in(
+    user: Any, client: Client = NO_CLIENT, *, method: str, browser: HttpRequest | None = None
+) -> LoginResult:
+    """The one door in, for a user the caller has already judged allowed: a new session
+    row, then either its tokens or, with ``browser``, a Django session bound to the row
+    (``django.contrib.auth.login``, which rotates the session id). ``user_logged_in`` is
+    sent exactly once either way (by Django's ``login`` for a browser).
+
+    A browser that was signed in already is signed out of that session first: a sign-in
+    always starts a fresh browser session, even for the same user.
+    """
+    session = start_session(user, ip_address=client.ip_address, user_agent=client.user_agent,
+                            method=method)
+    if browser is None:
+        user_logged_in.send(sender=user.__class__, request=client.request, user=user)
+        return LoginResult(user, session, issue_tokens(user, session))
+    previous = browser_session.bound_session_id(browser)
+    if previous is not None:
+        revoke_sessions(RefreshSession.objects.filter(pk=previous), "logout", request=browser)
+    browser_session.bind(browser, user, session)
+    return LoginResult(user, session, None)
+
+
+def sign_out(
+    session: RefreshSession, reason: str = "logout", *, client: Client = NO_CLIENT,
+    browser: HttpRequest | None = None,
+) -> bool:
+    """The one door out of one session: ``revoke_session``, and with ``browser`` the
+    Django session bound to it is flushed at once (its next request would find the row
+    dead anyway). True if this call ended the session."""
+    ended = revoke_session(session, reason, request=client.request)
+    if browser is not None:
+        browser_session.unbind(browser)
+    return ended
+
+
+def sign_out_browser(browser: HttpRequest, client: Client = NO_CLIENT) -> bool:
+    """The pages' and the admin's "Log out": the session this browser is bound to ends
+    (``sign_out``), and the Django session is flushed whatever it held. True if a live
+    session was ended."""
+    found = browser_session.current(browser)
+    if found is None:
+        browser_session.unbind(browser)
+        return False
+    return sign_out(found[1], "logout", client=client, browser=browser)
 
 
 def issue_tokens(user: Any, session: RefreshSession) -> dict[str, Any]:
@@ -109,14 +181,13 @@ def refresh(token: str, *, client: Client = NO_CLIENT) -> dict[str, Any]:
         raise RefreshTokenInvalid()
 
     if generation == session.generation:
-        idle = now + timedelta(seconds=int(auth_settings.REFRESH_TOKEN_LIFETIME))
         advanced = RefreshSession.objects.filter(
             pk=session_id, generation=generation, revoked_at__isnull=True
         ).update(
             generation=generation + 1,
             rotated_at=now,
             last_used_at=now,
-            expires_at=min(idle, session.absolute_expires_at),
+            expires_at=idle_expiry(now, session.absolute_expires_at),
             ip_address=ip_address,
             user_agent=(user_agent or "")[:512],
         )
@@ -149,8 +220,18 @@ def refresh(token: str, *, client: Client = NO_CLIENT) -> dict[str, Any]:
     raise RefreshTokenInvalid()
 
 
-def revoke_session(session: RefreshSession, reason: str) -> bool:
-    """Revoke one session; True if this call revoked it (False if it already was)."""
+def revoke_session(
+    session: RefreshSession, reason: str, *, request: HttpRequest | None = None
+) -> bool:
+    """The one door out: revoke one session; True if this call revoked it (False if it
+    already was).
+
+    One conditional UPDATE, so of concurrent revocations exactly one reports it and
+    announces it: ``session_revoked`` and Django's ``user_logged_out``, once. The row is
+    what every credential of the session is checked against (access tokens, the refresh
+    token, a bound browser session, the admin), so each of them is refused from its next
+    request on.
+    """
     now = clock.now()
     changed = RefreshSession.objects.filter(pk=session.pk, revoked_at__isnull=True).update(
         revoked_at=now, revoke_reason=reason
@@ -158,22 +239,27 @@ def revoke_session(session: RefreshSession, reason: str) -> bool:
     if changed:
         session.revoked_at, session.revoke_reason = now, reason
         session_revoked.send(sender=RefreshSession, session=session, reason=reason)
+        user = session.user
+        user_logged_out.send(sender=user.__class__, request=request, user=user)
     return bool(changed)
 
 
-def revoke_all_sessions(user: Any, reason: str, *, keep: uuid.UUID | None = None) -> int:
+def revoke_all_sessions(
+    user: Any, reason: str, *, keep: uuid.UUID | None = None,
+    request: HttpRequest | None = None,
+) -> int:
     """Revoke every live session of ``user`` except ``keep``; return how many."""
     queryset = RefreshSession.objects.filter(user=user)
     if keep is not None:
         queryset = queryset.exclude(pk=keep)
-    return revoke_sessions(queryset, reason)
+    return revoke_sessions(queryset, reason, request=request)
 
 
-def revoke_sessions(queryset: Any, reason: str) -> int:
-    """Revoke the live sessions of ``queryset`` one by one (each sends ``session_revoked``);
-    return how many this call revoked."""
-    sessions = list(queryset.filter(revoked_at__isnull=True))
-    return sum(revoke_session(session, reason) for session in sessions)
+def revoke_sessions(queryset: Any, reason: str, *, request: HttpRequest | None = None) -> int:
+    """Revoke the live sessions of ``queryset`` one by one, each through
+    ``revoke_session``; return how many this call revoked."""
+    sessions = list(queryset.filter(revoked_at__isnull=True).select_related("user"))
+    return sum(revoke_session(session, reason, request=request) for session in sessions)
 
 
 def live_sessions(user: Any) -> list[RefreshSession]:

@@ -31,18 +31,17 @@ import unicodedata
 from typing import Any
 
 from allauth.socialaccount.models import SocialAccount
-from django.contrib.auth import get_user_model, user_logged_in
+from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
+from django.http import HttpRequest
 
 from .. import clock, providers
-from ..adapter import get_adapter
 from ..client import NO_CLIENT, Client
 from ..conf import auth_settings
 from ..credentials import oauth_state, throttling
 from ..exceptions import (
     AccountExists,
     EmailTaken,
-    Forbidden,
     InvalidCredentials,
     InvalidInput,
     LastLoginMethod,
@@ -63,7 +62,8 @@ from ..users import (
     may_authenticate,
 )
 from . import api_keys, sessions
-from .accounts import LoginResult, create_account, sign_in
+from .accounts import create_account, ensure_may_sign_in
+from .sessions import LoginResult
 from .verification import mark_email_verified, send_verification_email
 
 logger = logging.getLogger("ainative_auth")
@@ -260,17 +260,19 @@ def _account_for(identity: Identity, client: Client) -> Any:
 def login_with_code(
     provider_id: str, *, code: str, redirect_uri: str, state: str | None = None,
     code_verifier: str | None = None, client: Client = NO_CLIENT,
+    browser: HttpRequest | None = None,
 ) -> LoginResult:
-    """POST auth/{provider}/callback: exchange ``code``, apply the account rules, start a
-    session. Throttled per IP (every attempt) and per identity (after the exchange)."""
+    """POST auth/{provider}/callback and the pages' social callback (``browser``: the
+    request whose browser is signed in, instead of tokens): exchange ``code``, apply the
+    account rules, sign in through the one door. Throttled per IP (every attempt) and per
+    identity (after the exchange)."""
     throttling.hit("oauth", "ip", client.ip_address)
     identity = _identity(provider_id, code=code, redirect_uri=redirect_uri, state=state,
                          code_verifier=code_verifier, client=client)
     user = _account_for(identity, client)
-    if not auth_settings.ALLOW_UNVERIFIED_LOGIN and not get_adapter().is_email_verified(user):
-        raise Forbidden("Verify your email address before logging in.", "email_not_verified")
-    user_logged_in.send(sender=user.__class__, request=client.request, user=user)
-    return sign_in(user, client)
+    ensure_may_sign_in(user)
+    return sessions.sign_in(user, client, method=f"social:{identity.provider}",
+                            browser=browser)
 
 
 def list_social_accounts(user: Any) -> list[SocialAccount]:

@@ -10,6 +10,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 
+from .. import providers
 from ..credentials import browser_session
 
 NOTICE_KEY = "_ainative_notice"
@@ -76,3 +77,9 @@ def redirect(to: str) -> HttpResponse:
 
 def notify(request: HttpRequest, text: str) -> None:
     request.session[NOTICE_KEY] = text
+
+
+def configured_providers(request: HttpRequest) -> list[tuple[str, str]]:
+    """``[(provider id, label)]`` of the configured social providers: the login page's
+    "Sign in with ..." buttons (read from the configuration, no use case behind it)."""
+    return [(provider.id, provider.name) for provider in providers.configured_providers(request)]

@@ -19,6 +19,7 @@ from rest_framework import serializers
 from .. import clock
 from ..api.serializers.accounts import LoginSerializer
 from ..api.serializers.api_keys import APIKeyCreateSerializer
+from ..api.serializers.social import CodeField
 
 # The create form's expiry choices: (value, label, days).
 EXPIRY_CHOICES: list[tuple[str, str, int | None]] = [
@@ -76,6 +77,15 @@ def read_login(post: QueryDict) -> FormResult:
     return _validate(LoginSerializer(data={
         "email": post.get("email", ""), "password": post.get("password", ""),
     }))
+
+
+class _CallbackQuery(serializers.Serializer):
+    code = CodeField()
+
+
+def read_callback(query: QueryDict) -> FormResult:
+    """The ``code`` a provider sent back, judged like the callback endpoint's body."""
+    return _validate(_CallbackQuery(data={"code": query.get("code", "")}))
 
 
 def split_scopes(text: str) -> list[str]:

@@ -192,10 +192,10 @@ def credentials(make_user: Any) -> Credentials:
     from allauth.socialaccount.models import SocialAccount
 
     from ainative_auth.client import NO_CLIENT
-    from ainative_auth.services import accounts, api_keys
+    from ainative_auth.services import api_keys, sessions
 
     user = make_user()
-    signed_in = accounts.sign_in(user, NO_CLIENT)
+    signed_in = sessions.sign_in(user, NO_CLIENT, method="password")
     issued = api_keys.create_key(user, name="fuzz", scopes=["*"])
     account = SocialAccount.objects.create(user=user, provider="github", uid="4242")
     return Credentials(user=user, access_token=signed_in.tokens["access_token"],

@@ -1,22 +1,25 @@
-"""The login page's social buttons and the pages that drive the social-login API.
+"""The login page's social buttons and the server-side social sign-in of the pages.
 
-The social endpoints themselves are another branch's work; ``tests.web.urls`` mounts
-stand-ins at the contract's paths, and the browser test runs the whole round trip through
-a stand-in GitHub on the live server.
+``/login/<provider>`` starts the flow on the server and keeps the state in this browser's
+session; ``/login/<provider>/callback`` goes on only for that browser. The round trips run
+against the stand-in GitHub of ``tests/oauth_standins.py`` (its own loopback port), with
+Django's test client and with a real Chromium.
 """
 
 from __future__ import annotations
 
 import re
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from django.test import Client
 
 from ainative_auth.credentials import browser_session
 from ainative_auth.models import RefreshSession
+from tests.oauth_standins import github_user
 from tests.web.browser import chromium_page, require_chromium, screenshot
-from tests.web.helpers import browser_client
+from tests.web.helpers import browser_client, browser_session_id, sign_in
 
 
 def _github(settings: Any, client_id: str = "gh-client") -> None:
@@ -36,9 +39,32 @@ def _linkedin(settings: Any) -> None:
     }
 
 
+PAGE_CALLBACK = "http://testserver/login/github/callback"
+
+
 @pytest.fixture
-def test_urls(settings: Any) -> None:
-    settings.ROOT_URLCONF = "tests.web.urls"
+def github_pages(settings: Any) -> Any:
+    """The stand-in GitHub, with the pages' callback on the redirect allowlist."""
+    from tests.oauth_standins import serving_github
+
+    settings.AINATIVE_AUTH = {**settings.AINATIVE_AUTH, "OAUTH_REDIRECT_URIS": [PAGE_CALLBACK]}
+    with serving_github(settings) as server:
+        yield server
+
+
+def _at_provider(github: Any, location: str, user: Any) -> str:
+    """The provider's consent as ``user``: the URL it sends the browser back to."""
+    import requests
+
+    github.next_user = user
+    answer = requests.get(location, allow_redirects=False, timeout=5)
+    assert answer.status_code == 302, answer.content
+    return str(answer.headers["Location"])
+
+
+def _callback_path(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.path}?{parts.query}"
 
 
 @pytest.mark.django_db
@@ -75,54 +101,97 @@ def test_a_social_app_in_the_admin_configures_a_provider(settings: Any) -> None:
 
 
 @pytest.mark.django_db
-def test_the_start_page_points_at_the_authorize_endpoint(settings: Any) -> None:
-    _github(settings)
-    html = Client().get("/login/github?next=/dashboard").content.decode()
-    assert 'data-authorize-url="/api/v1/auth/github/authorize"' in html
-    assert 'data-redirect-uri="http://testserver/login/github/callback"' in html
-    assert 'data-next="/dashboard"' in html
-    evil = Client().get("/login/github?next=//evil.example").content.decode()
-    assert "evil.example" not in evil
-
-
-@pytest.mark.django_db
-def test_the_callback_page_posts_to_the_callback_endpoint(settings: Any) -> None:
-    _linkedin(settings)
-    response = Client().get("/login/linkedin/callback?code=abc&state=xyz")
-    html = response.content.decode()
-    assert 'data-callback-url="/api/v1/auth/linkedin/callback"' in html
-    assert 'action="/login/token"' in html and 'name="csrfmiddlewaretoken"' in html
-    assert "abc" not in html  # the code is read by the script, never echoed into the page
-    assert response["Referrer-Policy"] == "same-origin"
-
-
-@pytest.mark.django_db
-def test_an_access_token_becomes_a_browser_session_on_the_same_row(
-    api_tokens: dict[str, Any],
+def test_the_start_page_sends_the_browser_to_the_provider_with_a_state_kept_for_it(
+    github_pages: Any,
 ) -> None:
-    from ainative_auth.credentials.tokens import decode_access_token
-
     client = browser_client()
-    response = client.post("/login/token", {"access_token": api_tokens["access_token"],
-                                            "next": "/dashboard?tab=keys"})
-    assert response.status_code == 303 and response["Location"] == "/dashboard?tab=keys"
-    sid = decode_access_token(api_tokens["access_token"])["sid"]
-    assert client.session[browser_session.SESSION_ID_KEY] == str(sid)
-    assert client.get("/dashboard").status_code == 200
-    # One row: revoking it (here through the token's own logout) ends both.
-    Client().post("/api/v1/auth/logout", HTTP_AUTHORIZATION=f"Bearer {api_tokens['access_token']}")
-    assert client.get("/dashboard").status_code == 302
-    assert RefreshSession.objects.count() == 1
+    response = client.get("/login/github?next=/dashboard")
+    assert response.status_code == 302
+    location = response["Location"]
+    assert location.startswith(github_pages.url)
+    query = parse_qs(urlsplit(location).query)
+    assert query["redirect_uri"] == [PAGE_CALLBACK]
+    assert query["code_challenge_method"] == ["S256"] and query["code_challenge"]
+    kept = client.session[browser_session.SOCIAL_START_KEY]
+    assert kept == {"provider": "github", "state": query["state"][0], "next": "/dashboard"}
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("token", ["", "garbage", "a.b.c"])
-def test_a_bad_access_token_is_refused_on_the_login_page(token: str) -> None:
+def test_the_round_trip_signs_this_browser_in_on_a_social_session_row(
+    github_pages: Any, alice: Any
+) -> None:
+    from allauth.account.models import EmailAddress
+
+    EmailAddress.objects.filter(user=alice).update(verified=True)  # links only when verified
     client = browser_client()
-    response = client.post("/login/token", {"access_token": token, "next": "//evil.example"})
-    assert response.status_code == 401
+    back = _at_provider(github_pages, client.get("/login/github?next=/dashboard")["Location"],
+                        github_user(uid=777, email="alice@example.com"))
+    response = client.get(_callback_path(back))
+    assert response.status_code == 303 and response["Location"] == "/dashboard"
+    row = RefreshSession.objects.get(pk=browser_session_id(client))
+    assert (row.user_id, row.method) == (alice.pk, "social:github")
+    assert client.get("/dashboard").status_code == 200
+    # The state worked once: the same callback again starts nothing.
+    assert client.get(_callback_path(back)).status_code == 400
+
+
+@pytest.mark.django_db
+def test_a_callback_url_made_in_another_browser_signs_nobody_in(
+    github_pages: Any, alice: Any
+) -> None:
+    """Login CSRF (F5): the attacker starts a sign-in, approves it at the provider as
+    themselves, and sends the victim the callback URL. The victim's browser, signed in or
+    not, is not signed into the attacker's account, and the attacker's flow is not used."""
+    attacker = browser_client()
+    lure = _at_provider(github_pages, attacker.get("/login/github")["Location"],
+                        github_user(uid=666, email="mallory@example.org"))
+    signed_out, signed_in_as_alice = browser_client(), browser_client()
+    assert sign_in(signed_in_as_alice).status_code == 303
+    alices_session = browser_session_id(signed_in_as_alice)
+    for victim in (signed_out, signed_in_as_alice):
+        response = victim.get(_callback_path(lure))
+        assert response.status_code == 400
+        assert "not started in this browser" in response.content.decode()
+    assert browser_session.SESSION_ID_KEY not in signed_out.session
+    assert browser_session_id(signed_in_as_alice) == alices_session
+    assert not github_pages.requests_to(github_pages.token_path)  # the code never went out
+    from django.contrib.auth import get_user_model
+
+    assert not get_user_model().objects.filter(email="mallory@example.org").exists()
+
+
+@pytest.mark.django_db
+def test_a_state_of_another_provider_or_a_tampered_state_is_refused(
+    github_pages: Any,
+) -> None:
+    client = browser_client()
+    back = _at_provider(github_pages, client.get("/login/github")["Location"],
+                        github_user(uid=5, email="x@example.com"))
+    tampered = back.replace("state=", "state=x")
+    assert client.get(_callback_path(tampered)).status_code == 400
+    # The tampered attempt consumed this browser's start: the real URL is dead too.
+    assert client.get(_callback_path(back)).status_code == 400
+    assert not github_pages.requests_to(github_pages.token_path)
+
+
+@pytest.mark.django_db
+def test_a_refusal_at_the_provider_is_shown_on_the_login_page(github_pages: Any) -> None:
+    client = browser_client()
+    state = parse_qs(urlsplit(client.get("/login/github")["Location"]).query)["state"][0]
+    response = client.get(f"/login/github/callback?error=access_denied&state={state}")
+    assert response.status_code == 400
     assert 'role="alert"' in response.content.decode()
-    assert browser_session.SESSION_ID_KEY not in client.session
+    assert "cancelled or refused" in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_a_redirect_uri_off_the_allowlist_is_refused_before_the_provider(
+    github_pages: Any, settings: Any
+) -> None:
+    settings.AINATIVE_AUTH = {**settings.AINATIVE_AUTH, "OAUTH_REDIRECT_URIS": []}
+    response = browser_client().get("/login/github")
+    assert response.status_code == 400
+    assert not github_pages.requests_to("/login/oauth/authorize")
 
 
 @pytest.mark.browser
@@ -130,12 +199,12 @@ def test_a_bad_access_token_is_refused_on_the_login_page(token: str) -> None:
 def test_sign_in_with_github_round_trip_in_a_real_browser(
     live_server: Any, settings: Any, alice: Any
 ) -> None:
-    """The real thing: the login page's button, the API's authorize endpoint (server
-    state, PKCE), a stand-in GitHub on its own loopback port, the callback page, the API's
-    callback endpoint (code exchange, /user/emails) and the token sign-in page."""
+    """The real thing: the login page's button, the start on the server (state kept in
+    this browser's session, PKCE), a stand-in GitHub on its own loopback port, the
+    callback (code exchange, /user/emails) and the dashboard."""
     from allauth.account.models import EmailAddress
 
-    from tests.oauth_standins import github_user, serving_github
+    from tests.oauth_standins import serving_github
 
     require_chromium()
     EmailAddress.objects.filter(user=alice).update(verified=True)  # links only when verified
@@ -158,16 +227,29 @@ def test_sign_in_with_github_round_trip_in_a_real_browser(
 
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True)
-def test_a_refused_code_is_shown_on_the_callback_page(
-    live_server: Any, settings: Any, alice: Any
+def test_a_lure_opened_in_a_real_browser_signs_nobody_in(
+    live_server: Any, settings: Any
 ) -> None:
+    """F5 in Chromium: the attacker's approved callback URL, opened by the victim's
+    browser, ends on the login page with the refusal, and the dashboard stays closed."""
+    import requests
+
     from tests.oauth_standins import serving_github
 
     require_chromium()
     settings.AINATIVE_AUTH = {**settings.AINATIVE_AUTH, "OAUTH_REDIRECT_URIS": [
         f"{live_server.url}/login/github/callback"]}
-    with serving_github(settings), chromium_page(live_server.url) as page:
-        page.goto("/login/github/callback?code=never-issued&state=x")
-        alert = page.get_by_role("alert").filter(has_text="code")
-        alert.wait_for()
-        assert page.get_by_role("link", name="Back to sign in").is_visible()
+    with serving_github(settings) as github:
+        attacker = requests.Session()
+        start = attacker.get(f"{live_server.url}/login/github", allow_redirects=False)
+        github.next_user = github_user(uid=666, email="mallory@example.org")
+        lure = requests.get(start.headers["Location"], allow_redirects=False,
+                            timeout=5).headers["Location"]
+        with chromium_page(live_server.url) as page:
+            page.goto(lure)
+            page.get_by_role("alert").filter(has_text="not started in this browser").wait_for()
+            assert page.url.startswith(f"{live_server.url}/login/github/callback")
+            page.goto("/dashboard")
+            page.wait_for_url(re.compile(r".*/login\?next=(/|%2F)dashboard$"))
+            screenshot(page, "social-lure-refused")
+        assert not github.requests_to(github.token_path)

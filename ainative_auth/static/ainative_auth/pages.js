@@ -1,6 +1,6 @@
-/* ainative_auth pages: confirmations, copy buttons, and the social sign-in steps.
-   No framework, no build. Every page works without this file except social sign-in:
-   destructive buttons then answer with a confirmation page instead of confirm(). */
+/* ainative_auth pages: confirmations and copy buttons. No framework, no build. Every page
+   works without this file: destructive buttons then answer with a confirmation page
+   instead of confirm(), and social sign-in happens on the server. */
 (function () {
   "use strict";
 
@@ -60,72 +60,9 @@
     });
   }
 
-  function showError(card, message) {
-    var box = card.querySelector("[data-social-error]");
-    var status = card.querySelector("[data-social-status]");
-    if (status) { status.textContent = ""; }
-    if (box) { box.textContent = message; box.hidden = false; }
-  }
-
-  function errorMessage(response, body) {
-    if (body && typeof body.detail === "string") { return body.detail; }
-    return "Sign-in failed (HTTP " + response.status + "). Try again.";
-  }
-
-  function socialStart(card) {
-    var url = card.getAttribute("data-authorize-url") + "?" +
-      new URLSearchParams({ redirect_uri: card.getAttribute("data-redirect-uri") }).toString();
-    try { window.sessionStorage.setItem("ainative_next", card.getAttribute("data-next") || ""); } catch (e) { /* private mode */ }
-    fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin" })
-      .then(function (response) {
-        return response.json().catch(function () { return null; }).then(function (body) {
-          if (!response.ok || !body || typeof body.authorization_url !== "string") {
-            throw new Error(errorMessage(response, body));
-          }
-          window.location.assign(body.authorization_url);
-        });
-      })
-      .catch(function (error) { showError(card, error.message); });
-  }
-
-  function socialCallback(card) {
-    var query = new URLSearchParams(window.location.search);
-    if (query.get("error")) {
-      showError(card, "Sign-in was cancelled or refused by the provider.");
-      return;
-    }
-    var code = query.get("code");
-    if (!code) { showError(card, "The provider sent no code back. Try again."); return; }
-    var body = { code: code, redirect_uri: card.getAttribute("data-redirect-uri") };
-    if (query.get("state")) { body.state = query.get("state"); }
-    fetch(card.getAttribute("data-callback-url"), {
-      method: "POST",
-      headers: { "Content-Type": "application/json", Accept: "application/json" },
-      credentials: "same-origin",
-      body: JSON.stringify(body)
-    })
-      .then(function (response) {
-        return response.json().catch(function () { return null; }).then(function (tokens) {
-          if (!response.ok || !tokens || typeof tokens.access_token !== "string") {
-            throw new Error(errorMessage(response, tokens));
-          }
-          var form = card.querySelector("[data-token-form]");
-          form.elements.access_token.value = tokens.access_token;
-          var next = "";
-          try { next = window.sessionStorage.getItem("ainative_next") || ""; window.sessionStorage.removeItem("ainative_next"); } catch (e) { next = ""; }
-          form.elements.next.value = next;
-          form.submit();
-        });
-      })
-      .catch(function (error) { showError(card, error.message); });
-  }
-
   ready(function () {
     replaceUrl();
     confirmations();
     copyButtons();
-    var card = document.querySelector("[data-social-step]");
-    if (card && card.getAttribute("data-social-step") === "start") { socialStart(card); }
-    if (card && card.getAttribute("data-social-step") === "callback") { socialCallback(card); }
   });
 })();
