@@ -23,7 +23,7 @@ email_verified = Signal()
 # "change"), request (may be None).
 password_changed = Signal()
 
-# An API key was created (REST, admin or `mint_api_key`). Arguments: api_key, created_by
+# An API key was created (REST, admin or `ainative_mint_api_key`). Arguments: api_key, created_by
 # (the APIKey that created it over the API, or None).
 api_key_created = Signal()
 

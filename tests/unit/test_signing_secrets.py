@@ -1,6 +1,6 @@
 """Signing secrets and the signing settings of a key: returned once, derived never stored,
 rotated with the key; ``require_signature`` and ``public_key`` through REST, the admin and
-``mint_api_key``."""
+``ainative_mint_api_key``."""
 
 from __future__ import annotations
 
@@ -290,12 +290,12 @@ def test_the_admin_change_form_sets_require_signature(
     assert unsigned.json()["error_code"] == "signature_required"
 
 
-# --- mint_api_key ---------------------------------------------------------------------------
+# --- ainative_mint_api_key -------------------------------------------------------------
 
 
 def mint(*args: str) -> tuple[str, str]:
     out, err = StringIO(), StringIO()
-    call_command("mint_api_key", *args, stdout=out, stderr=err)
+    call_command("ainative_mint_api_key", *args, stdout=out, stderr=err)
     return out.getvalue(), err.getvalue()
 
 

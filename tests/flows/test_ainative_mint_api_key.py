@@ -1,4 +1,4 @@
-"""``manage.py mint_api_key``: only the key on stdout, clear errors otherwise."""
+"""``manage.py ainative_mint_api_key``: only the key on stdout, clear errors otherwise."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from ainative_auth.management.commands.mint_api_key import parse_duration
+from ainative_auth.management.commands.ainative_mint_api_key import parse_duration
 from ainative_auth.models import APIKey
 
 KEY_LINE = re.compile(r"ak_[0-9A-Za-z]{12}_[0-9A-Za-z]{38}\n")
@@ -25,7 +25,7 @@ pytestmark = pytest.mark.django_db
 
 def mint(*args: str) -> tuple[str, str]:
     out, err = StringIO(), StringIO()
-    call_command("mint_api_key", *args, stdout=out, stderr=err)
+    call_command("ainative_mint_api_key", *args, stdout=out, stderr=err)
     return out.getvalue(), err.getvalue()
 
 
@@ -97,7 +97,7 @@ def test_a_bad_duration_exits_non_zero_with_a_message_on_stderr(tmp_path: Path) 
     # The real process: exit status and streams as a shell script sees them. The check
     # fails before any database access, so no database is needed.
     result = subprocess.run(
-        [sys.executable, "manage.py", "mint_api_key", "--user", "a@example.com",
+        [sys.executable, "manage.py", "ainative_mint_api_key", "--user", "a@example.com",
          "--name", "x", "--expires-in", "forever"],
         capture_output=True, text=True, cwd=Path(__file__).resolve().parents[2],
         env={"PATH": "/usr/bin:/bin", "DJANGO_SETTINGS_MODULE": "tests.settings",
@@ -108,3 +108,12 @@ def test_a_bad_duration_exits_non_zero_with_a_message_on_stderr(tmp_path: Path) 
     assert result.returncode != 0
     assert result.stdout == ""
     assert "--expires-in" in result.stderr
+
+
+def test_the_former_name_still_mints_and_says_it_is_deprecated(make_user: Any) -> None:
+    make_user(email="a@example.com")
+    out, err = StringIO(), StringIO()
+    call_command("mint_api_key", "--user", "a@example.com", "--name", "old-name",
+                 stdout=out, stderr=err)
+    assert out.getvalue().startswith("ak_")
+    assert "ainative_mint_api_key" in err.getvalue()
