@@ -67,6 +67,32 @@ def assert_error(
     return dict(body)
 
 
+def url(name: str, *args: Any, **kwargs: Any) -> str:
+    """``reverse()`` of a route; a bare name is the API's (``url("login")`` is
+    ``reverse("ainative_auth:login")``), a pages route is ``url("ainative_auth_pages:login")``."""
+    from django.urls import reverse
+
+    return reverse(name if ":" in name else f"ainative_auth:{name}", args=args or None,
+                   kwargs=kwargs or None)
+
+
+def bearer(access_token: str, **defaults: Any) -> APIClient:
+    """An API client sending ``Authorization: Bearer <access_token>``."""
+    client = APIClient(**defaults)
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {access_token}")
+    return client
+
+
+def me(access_token: str) -> Any:
+    """``GET users/me`` with ``access_token``: the response."""
+    return bearer(access_token).get(url("me"))
+
+
+def error_code(response: Any) -> str:
+    """The ``error_code`` of an error response."""
+    return str(json.loads(response.content)["error_code"])
+
+
 @pytest.fixture(autouse=True)
 def _clean_cache() -> Any:
     cache.clear()

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 from django.core import mail
-from rest_framework.test import APIClient, APIRequestFactory, force_authenticate
+from rest_framework.test import APIRequestFactory, force_authenticate
 
 from ainative_auth.api.views.passwords import ChangePasswordView
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, bearer
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -18,12 +18,6 @@ NEW_PASSWORD = "a brand new passphrase 42"
 def change(client, current=PASSWORD, new=NEW_PASSWORD, **extra):
     return client.post(CHANGE, {"current_password": current, "new_password": new},
                        format="json", **extra)
-
-
-def bearer(access):
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {access}")
-    return client
 
 
 def test_change_keeps_this_session_and_logs_out_the_others(api, make_user, login):

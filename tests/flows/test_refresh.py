@@ -14,7 +14,7 @@ from rest_framework.test import APIClient
 from ainative_auth.credentials.keys import refresh_token_for
 from ainative_auth.models import RefreshSession
 from ainative_auth.signals import refresh_token_reused
-from tests.conftest import FrozenClock, assert_error
+from tests.conftest import FrozenClock, assert_error, me
 
 pytestmark = pytest.mark.django_db
 
@@ -25,10 +25,6 @@ TOKEN_KEYS = {"access_token", "refresh_token", "token_type", "expires_in", "user
 
 def refresh(token: Any) -> Any:
     return APIClient().post(REFRESH, {"refresh_token": token}, format="json")
-
-
-def me(access: str) -> Any:
-    return APIClient().get(ME, HTTP_AUTHORIZATION=f"Bearer {access}")
 
 
 def session_of(refresh_token: str) -> RefreshSession:

@@ -18,16 +18,13 @@ from ainative_auth.credentials import keys
 from ainative_auth.exceptions import SignatureInvalid
 from ainative_auth.models import APIKey
 from ainative_auth.services import api_keys
+from tests.conftest import error_code
 from tests.signing import new_ed25519, now, v1_headers, v1_signature
 
 ME = "/api/v1/users/me"
 BALANCE = "/api/v1/public/credits/balance"
 
 pytestmark = pytest.mark.django_db
-
-
-def error_code(response: Any) -> str:
-    return response.json()["error_code"]
 
 
 def test_a_valid_signature_authenticates_as_the_owner(api: APIClient, make_api_key: Any) -> None:

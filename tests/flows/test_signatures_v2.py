@@ -15,16 +15,13 @@ from ainative_auth.authentication import authenticate_api_key, presents_api_key
 from ainative_auth.exceptions import SignatureInvalid
 from ainative_auth.models import APIKey
 from ainative_auth.services import api_keys
+from tests.conftest import error_code
 from tests.signing import ORIGIN, as_meta, new_ed25519, now, sign_v2, v1_headers
 
 ME = "/api/v1/users/me"
 BALANCE = "/api/v1/public/credits/balance"
 
 pytestmark = pytest.mark.django_db
-
-
-def error_code(response: Any) -> str:
-    return response.json()["error_code"]
 
 
 def send(api: APIClient, method: str, path: str, headers: dict[str, str],

@@ -12,6 +12,7 @@ from django.contrib.auth import get_user_model
 from rest_framework.test import APIClient
 
 from ainative_auth.services.social import list_providers
+from tests.conftest import bearer, error_code
 from tests.oauth_standins import (
     CALLBACK,
     OIDCUser,
@@ -26,16 +27,6 @@ pytestmark = pytest.mark.django_db
 
 
 User = get_user_model()
-
-
-def error_code(response: Any) -> str:
-    return response.json()["error_code"]
-
-
-def bearer(access_token: str, **defaults: Any) -> APIClient:
-    client = APIClient(**defaults)
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {access_token}")
-    return client
 
 
 def connect(client: APIClient, standin: Any, provider: str, user: Any,

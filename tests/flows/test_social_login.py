@@ -28,7 +28,7 @@ from ainative_auth.adapter import DefaultAdapter
 from ainative_auth.checks import check_settings
 from ainative_auth.models import APIKey
 from ainative_auth.services.verification import mark_email_verified
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, error_code, me
 from tests.oauth_standins import (
     CALLBACK,
     FakeGitHub,
@@ -51,16 +51,6 @@ User = get_user_model()
 
 def token_requests(standin: Any) -> list[Any]:
     return standin.requests_to(standin.token_path)
-
-
-def me(access_token: str) -> Any:
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {access_token}")
-    return client.get("/api/v1/users/me")
-
-
-def error_code(response: Any) -> str:
-    return response.json()["error_code"]
 
 
 # --- new and returning users ------------------------------------------------------------------

@@ -18,7 +18,7 @@ from allauth.socialaccount.models import SocialAccount
 from cryptography.hazmat.primitives import serialization
 from django.contrib.auth import get_user_model
 
-from tests.conftest import assert_error
+from tests.conftest import assert_error, error_code
 from tests.oauth_standins import (
     CALLBACK,
     DROP,
@@ -35,10 +35,6 @@ pytestmark = pytest.mark.django_db
 
 
 User = get_user_model()
-
-
-def error_code(response: Any) -> str:
-    return response.json()["error_code"]
 
 
 def b64(data: bytes) -> str:

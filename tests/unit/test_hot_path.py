@@ -15,21 +15,16 @@ from typing import Any
 
 import pytest
 from django.contrib.auth import get_user_model
-from rest_framework.test import APIClient
 
 from ainative_auth.credentials import tokens as access_tokens
 from ainative_auth.credentials.lookups import SESSION_FIELDS, fetch_session
 from ainative_auth.models import RefreshSession
 from ainative_auth.services import sessions
-from tests.conftest import FrozenClock
+from tests.conftest import FrozenClock, me
 
 pytestmark = pytest.mark.django_db
 
 ME = "/api/v1/users/me"
-
-
-def me(access: str) -> Any:
-    return APIClient().get(ME, HTTP_AUTHORIZATION=f"Bearer {access}")
 
 
 def test_the_compiled_session_lookup_returns_what_the_orm_returns(

@@ -17,17 +17,22 @@ import pytest
 import requests
 from django.contrib.auth import user_logged_in, user_logged_out
 from django.test import Client
+from django.urls import reverse_lazy
 from rest_framework.test import APIClient
 
 from ainative_auth.models import RefreshSession
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, bearer, url
 from tests.oauth_standins import github_user, log_in_with, serving_github
 from tests.web.helpers import browser_client, browser_session_id, csrf_token, sign_in
 
 pytestmark = pytest.mark.django_db
 
 STAFF = "staff@example.com"
-ADMIN_PAGE = "/admin/auth/user/"
+ADMIN_LOGIN = reverse_lazy("admin:login")
+ADMIN_PAGE = reverse_lazy("admin:auth_user_changelist")
+SOCIAL_START = reverse_lazy("ainative_auth_pages:social-start", args=["github"])
+PAGE_CALLBACK = "http://testserver" + str(reverse_lazy("ainative_auth_pages:social-callback",
+                                                        args=["github"]))
 
 
 class Announcements:
@@ -68,27 +73,22 @@ def staff(make_user: Any) -> Any:
 
 
 def admin_form_login(client: Client, username: str = STAFF, password: str = PASSWORD) -> Any:
-    return client.post("/admin/login/", {"username": username, "password": password,
+    return client.post(ADMIN_LOGIN, {"username": username, "password": password,
                                          "next": "/admin/"})
 
 
 def api_login(email: str = STAFF) -> dict[str, Any]:
-    response = APIClient().post("/api/v1/auth/login", {"email": email, "password": PASSWORD},
+    response = APIClient().post(url("login"), {"email": email, "password": PASSWORD},
                                 format="json")
     assert response.status_code == 200, response.content
     return dict(response.json())
 
 
-def bearer(access: str) -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {access}")
-    return client
-
 
 def opens_admin(client: Client) -> bool:
     response = client.get(ADMIN_PAGE)
     if response.status_code == 302:
-        assert urlsplit(response["Location"]).path == "/admin/login/"
+        assert urlsplit(response["Location"]).path == ADMIN_LOGIN
         return False
     assert response.status_code == 200, response.status_code
     return True
@@ -134,12 +134,11 @@ def test_the_social_callback_announces_one_sign_in(announced: Announcements, set
 
 def test_the_pages_social_sign_in_announces_one_sign_in(announced: Announcements,
                                                         settings: Any) -> None:
-    callback = "http://testserver/login/github/callback"
-    settings.AINATIVE_AUTH = {**settings.AINATIVE_AUTH, "OAUTH_REDIRECT_URIS": [callback]}
+    settings.AINATIVE_AUTH = {**settings.AINATIVE_AUTH, "OAUTH_REDIRECT_URIS": [PAGE_CALLBACK]}
     client = browser_client()
     with serving_github(settings) as github:
         github.next_user = github_user(uid=12, email="h@example.com")
-        start = client.get("/login/github")
+        start = client.get(SOCIAL_START)
         back = requests.get(start["Location"], allow_redirects=False, timeout=5)
         parts = urlsplit(back.headers["Location"])
         assert client.get(f"{parts.path}?{parts.query}").status_code == 303
@@ -150,7 +149,7 @@ def test_the_pages_social_sign_in_announces_one_sign_in(announced: Announcements
 
 
 def test_api_logout_announces_one_sign_out(announced: Announcements, tokens: Any) -> None:
-    assert bearer(tokens["access_token"]).post("/api/v1/auth/logout").status_code == 200
+    assert bearer(tokens["access_token"]).post(url("logout")).status_code == 200
     assert len(announced.outs) == 1
 
 
@@ -160,7 +159,8 @@ def test_page_logout_announces_one_sign_out_and_ends_the_row(announced: Announce
     client = browser_client()
     sign_in(client)
     row = browser_session_id(client)
-    response = client.post("/logout", {"csrfmiddlewaretoken": csrf_token(client.get("/login"))})
+    response = client.post(url("ainative_auth_pages:logout"), {
+        "csrfmiddlewaretoken": csrf_token(client.get(url("ainative_auth_pages:login")))})
     assert response.status_code == 303
     assert len(announced.outs) == 1
     assert RefreshSession.objects.get(pk=row).revoke_reason == "logout"
@@ -170,19 +170,19 @@ def test_logout_all_announces_one_sign_out_per_session(announced: Announcements,
                                                        make_user: Any) -> None:
     make_user(email=STAFF)
     first, second = api_login(), api_login()
-    response = bearer(second["access_token"]).post("/api/v1/auth/logout-all")
+    response = bearer(second["access_token"]).post(url("logout-all"))
     assert response.json()["revoked"] == 2
     assert len(announced.outs) == 2
-    assert bearer(first["access_token"]).get("/api/v1/users/me").status_code == 401
+    assert bearer(first["access_token"]).get(url("me")).status_code == 401
 
 
 def test_refresh_reuse_announces_the_sign_out(announced: Announcements, tokens: Any) -> None:
     api = APIClient()
     old = tokens["refresh_token"]
-    first = api.post("/api/v1/auth/refresh", {"refresh_token": old}, format="json")
+    first = api.post(url("refresh"), {"refresh_token": old}, format="json")
     assert first.status_code == 200
     RefreshSession.objects.update(rotated_at="2000-01-01T00:00:00Z")  # past the grace window
-    answer = api.post("/api/v1/auth/refresh", {"refresh_token": old}, format="json")
+    answer = api.post(url("refresh"), {"refresh_token": old}, format="json")
     assert answer.json()["error_code"] == "refresh_token_reused"
     assert len(announced.outs) == 1
 
@@ -193,7 +193,7 @@ def test_refresh_reuse_announces_the_sign_out(announced: Announcements, tokens: 
 def test_the_token_hand_off_is_gone(staff: Any) -> None:
     access = api_login()["access_token"]
     client = Client()
-    page = client.get("/login")
+    page = client.get(url("ainative_auth_pages:login"))
     response = client.post("/login/token", {"access_token": access, "next": "/admin/",
                                             "csrfmiddlewaretoken": csrf_token(page)})
     assert response.status_code in (404, 405)  # no such page (it reads as a provider's)
@@ -218,17 +218,16 @@ def test_a_django_session_not_bound_to_a_session_row_does_not_open_the_admin(
 def test_a_social_sign_in_does_not_open_the_admin(staff: Any, settings: Any) -> None:
     """Only a password sign-in opens the admin: a provider account is not a staff
     password."""
-    callback = "http://testserver/login/github/callback"
-    settings.AINATIVE_AUTH = {**settings.AINATIVE_AUTH, "OAUTH_REDIRECT_URIS": [callback]}
+    settings.AINATIVE_AUTH = {**settings.AINATIVE_AUTH, "OAUTH_REDIRECT_URIS": [PAGE_CALLBACK]}
     client = browser_client()
     with serving_github(settings) as github:
         github.next_user = github_user(uid=13, email=STAFF)
-        back = requests.get(client.get("/login/github")["Location"], allow_redirects=False,
+        back = requests.get(client.get(SOCIAL_START)["Location"], allow_redirects=False,
                             timeout=5)
         parts = urlsplit(back.headers["Location"])
         assert client.get(f"{parts.path}?{parts.query}").status_code == 303
     assert RefreshSession.objects.get(pk=browser_session_id(client)).method == "social:github"
-    assert client.get("/dashboard").status_code == 200
+    assert client.get(url("ainative_auth_pages:dashboard")).status_code == 200
     assert not opens_admin(client)
 
 
@@ -245,9 +244,9 @@ def test_an_admin_session_is_a_listed_row_and_dies_with_logout_all(staff: Any,
         assert sign_in(client, email=STAFF).status_code == 303
     assert opens_admin(client)
     other = api_login()
-    listed = bearer(other["access_token"]).get("/api/v1/auth/sessions").json()
+    listed = bearer(other["access_token"]).get(url("sessions")).json()
     assert browser_session_id(client) in {row["id"] for row in listed}
-    assert bearer(other["access_token"]).post("/api/v1/auth/logout-all").status_code == 200
+    assert bearer(other["access_token"]).post(url("logout-all")).status_code == 200
     assert not opens_admin(client)
 
 
@@ -256,7 +255,7 @@ def test_an_admin_session_dies_when_its_row_is_revoked_from_the_api(staff: Any) 
     admin_form_login(client)
     row = browser_session_id(client)
     other = api_login()
-    assert bearer(other["access_token"]).delete(f"/api/v1/auth/sessions/{row}").status_code == 204
+    assert bearer(other["access_token"]).delete(url("session-detail", row)).status_code == 204
     assert not opens_admin(client)
 
 
@@ -278,7 +277,7 @@ def test_an_admin_session_dies_with_a_password_change_elsewhere(staff: Any) -> N
     assert opens_admin(client)
     other = api_login()
     response = bearer(other["access_token"]).post(
-        "/api/v1/auth/change-password",
+        url("change-password"),
         {"current_password": PASSWORD, "new_password": "another long pass phrase 9"},
         format="json")
     assert response.status_code == 200, response.content
@@ -289,9 +288,9 @@ def test_the_admins_logout_ends_the_row(announced: Announcements, staff: Any) ->
     client = Client()
     admin_form_login(client)
     row = browser_session_id(client)
-    token = csrf_token(client.get("/admin/password_change/"))
+    token = csrf_token(client.get(reverse_lazy("admin:password_change")))
     announced.clear()
-    response = client.post("/admin/logout/", {"csrfmiddlewaretoken": token})
+    response = client.post(reverse_lazy("admin:logout"), {"csrfmiddlewaretoken": token})
     assert response.status_code == 302
     assert RefreshSession.objects.get(pk=row).revoked_at is not None
     assert len(announced.outs) == 1
