@@ -1,4 +1,5 @@
-"""System checks: unknown settings keys, bad rates, missing backend, per-process caches."""
+"""System checks: unknown settings keys, bad rates and prefixes, missing backend, per-process
+caches."""
 
 from __future__ import annotations
 
@@ -51,6 +52,7 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list:
                 Rate.parse(configured[key])
             except ValueError as exc:
                 problems.append(Error(f"{key}: {exc}", id="ainative_auth.E004"))
+    problems += _check_prefixes(configured)
     algorithm = configured.get("JWT_ALGORITHM", DEFAULTS["JWT_ALGORITHM"])
     if algorithm not in ("HS256", "HS384", "HS512"):
         problems.append(Error("JWT_ALGORITHM must be HS256, HS384 or HS512.",
@@ -66,6 +68,20 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list:
             )
         )
     problems.extend(_check_paths(configured))
+    return problems
+
+
+def _check_prefixes(configured: dict) -> list:
+    """``THROTTLE_IPV4_PREFIX`` (0..32) and ``THROTTLE_IPV6_PREFIX`` (0..128)."""
+    problems: list = []
+    for key, bits in (("THROTTLE_IPV4_PREFIX", 32), ("THROTTLE_IPV6_PREFIX", 128)):
+        prefix = configured.get(key, DEFAULTS[key])
+        # `type(...) is int`: True is an int to isinstance, and "64" is no prefix length.
+        if type(prefix) is not int or not 0 <= prefix <= bits:
+            problems.append(Error(f"{key} must be an integer from 0 to {bits}, not {prefix!r}.",
+                                  hint="A prefix length in bits: the per-IP limits count "
+                                       "every address of that network as one client.",
+                                  id="ainative_auth.E008"))
     return problems
 
 

@@ -61,6 +61,11 @@ DEFAULTS: dict[str, Any] = {
     "TRUSTED_PROXY_COUNT": 0,
     # Cache alias used for throttle counters.
     "THROTTLE_CACHE": "default",
+    # Per-IP limits count a client's IPv6 /64 (this many leading bits) as one client: one
+    # host usually holds a whole /64, so counting exact addresses would give it 2**64 budgets.
+    "THROTTLE_IPV6_PREFIX": 64,
+    # Per-IP limits count a client's IPv4 address masked to this many bits (32 = per address).
+    "THROTTLE_IPV4_PREFIX": 32,
     # Dotted path of the adapter class (project policy hooks).
     "ADAPTER": "ainative_auth.adapter.DefaultAdapter",
     # Whether users with an unverified email may log in.

@@ -6,18 +6,24 @@ local-memory cache), so parallel requests cannot slip past a limit. Counters liv
 cache named by ``THROTTLE_CACHE``: use Redis to share them across processes.
 
 If the cache is down, throttled endpoints answer 503 instead of silently dropping limits.
+
+Counters of the IP kinds (``IP_KINDS``) count the client's network, not its exact address
+(``client_network``): one IPv6 host usually holds a whole /64, so counting per address
+would give it 2**64 budgets.
 """
 
 from __future__ import annotations
 
 import functools
 import hashlib
+import ipaddress
 import logging
 from dataclasses import dataclass
 from typing import Any
 
 from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache
+from django.core.exceptions import ImproperlyConfigured
 from rest_framework import exceptions
 
 from .. import clock
@@ -57,7 +63,46 @@ def rate_for(scope: str) -> Rate | None:
     return Rate.parse(text) if text else None
 
 
+# The kinds whose ident is a client IP address (``Client.ip_address``): every per-IP
+# counter of every scope. They count ``client_network(ident)``.
+IP_KINDS = frozenset({"ip", "ip_failures"})
+
+
+def client_network(address: str) -> str:
+    """The network a per-IP counter counts ``address`` in, e.g. ``"2001:db8:1:2::/64"``.
+
+    An IPv6 address is masked to ``THROTTLE_IPV6_PREFIX`` bits (64: what an ISP or a cloud
+    VM hands one customer, so rotating addresses inside it gains nothing), an IPv4 address
+    to ``THROTTLE_IPV4_PREFIX`` (32: the address itself). An IPv4-mapped IPv6 address
+    (``::ffff:1.2.3.4``, what a dual-stack socket reports for an IPv4 client) is the IPv4
+    address it maps. Anything that is not an address is counted as given.
+    """
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    if isinstance(ip, ipaddress.IPv4Address):
+        prefix = _prefix("THROTTLE_IPV4_PREFIX", 32)
+        return str(ipaddress.IPv4Network((int(ip), prefix), strict=False))
+    # int(ip) drops an IPv6 zone (`fe80::1%eth0`): one host's zones are one client.
+    prefix = _prefix("THROTTLE_IPV6_PREFIX", 128)
+    return str(ipaddress.IPv6Network((int(ip), prefix), strict=False))
+
+
+def _prefix(name: str, bits: int) -> int:
+    value = getattr(auth_settings, name)
+    # `checks.py` reports a bad value at startup (E008); a server started without checks
+    # refuses to count rather than count per address.
+    if type(value) is not int or not 0 <= value <= bits:
+        raise ImproperlyConfigured(f"AINATIVE_AUTH[{name!r}] must be an integer from 0 to {bits}")
+    return value
+
+
 def _key(scope: str, kind: str, ident: str, window: int) -> str:
+    if kind in IP_KINDS:
+        ident = client_network(ident)
     digest = hashlib.sha256(ident.encode("utf-8", "surrogatepass")).hexdigest()[:32]
     return f"ainative_auth:throttle:{scope}:{kind}:{digest}:{window}"
 

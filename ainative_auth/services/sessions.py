@@ -156,8 +156,10 @@ def refresh(token: str, *, client: Client = NO_CLIENT) -> dict[str, Any]:
     """POST auth/refresh: rotate ``token``: a new refresh token and access token, the old
     one spent.
 
-    Throttled per IP and per session (so one stolen token cannot be replayed without
-    bound; the session id is only counted once the token is known to be well-formed).
+    Throttled per IP (every attempt) and per session (so one stolen token cannot be
+    replayed without bound). The session is counted only once the token proved possession
+    (its MAC matched): the session id is in every access token, so counting forgeries
+    naming it would let anyone who saw one keep its owner from refreshing.
 
     - the current generation is consumed by one conditional UPDATE, so of two concurrent
       refreshes exactly one advances the session and the other sees it advanced;
@@ -171,11 +173,11 @@ def refresh(token: str, *, client: Client = NO_CLIENT) -> dict[str, Any]:
     if parsed is None:
         raise RefreshTokenInvalid()
     session_id, generation = parsed
-    throttling.hit("refresh", "session", session_id.hex)
     ip_address, user_agent = client.ip_address, client.user_agent
     session = RefreshSession.objects.select_related("user").filter(pk=session_id).first()
     if session is None or not refresh_token_matches(token, session_id, generation, session.salt):
         raise RefreshTokenInvalid()
+    throttling.hit("refresh", "session", session_id.hex)
     now = clock.now()
     if not session.is_live(now) or not may_authenticate(session.user):
         raise RefreshTokenInvalid()
