@@ -17,7 +17,13 @@ from django.http import HttpRequest
 
 from . import clock
 from .conf import auth_settings
-from .credentials.keys import InvalidPublicKey, InvalidScopes, clean_public_key, clean_scopes
+from .credentials.keys import (
+    InvalidPublicKey,
+    InvalidScopes,
+    clean_public_key,
+    clean_scopes,
+    split_scopes_text,
+)
 from .credentials.throttling import Rate
 from .models import APIKey, APIKeyQuerySet, RefreshSession
 from .services import api_keys, sessions
@@ -25,7 +31,8 @@ from .users import email_of
 
 
 class ScopesFormField(forms.CharField):
-    """Scopes as comma-separated text ("credits:read, keys:write"); empty gives None."""
+    """Scopes as text ("credits:read, keys:write"), separated by commas and/or spaces
+    (``keys.split_scopes_text``, the one rule); empty gives None."""
 
     def prepare_value(self, value: Any) -> Any:
         if isinstance(value, (list, tuple)):
@@ -37,7 +44,7 @@ class ScopesFormField(forms.CharField):
         if isinstance(text, (list, tuple)):  # an initial value passed back unchanged
             items = [str(item) for item in text]
         else:
-            items = [item.strip() for item in str(text or "").split(",") if item.strip()]
+            items = split_scopes_text(str(text or ""))
         if not items:
             return None
         try:
@@ -87,7 +94,8 @@ class APIKeyAddForm(BaseAPIKeyForm):
     class Meta(BaseAPIKeyForm.Meta):
         fields = ["user", "name", "scopes", "expires_at", "throttle_rate",
                   "require_signature", "public_key"]
-        help_texts = {"scopes": "Comma-separated; empty gives API_KEY_DEFAULT_SCOPES."}
+        help_texts = {"scopes": "Separated by commas or spaces; empty gives "
+                                "API_KEY_DEFAULT_SCOPES."}
 
     def clean_expires_at(self) -> Any:
         value = self.cleaned_data.get("expires_at")

@@ -320,6 +320,14 @@ def clean_scopes(values: Any) -> list[str]:
     return cleaned
 
 
+def split_scopes_text(text: str) -> list[str]:
+    """Scopes typed as text (the dashboard's field, the admin's, ``--scopes``), separated
+    by commas and/or whitespace: ``"credits:read, keys:write"`` and ``"credits:read
+    keys:write"`` are the same two scopes everywhere. Not validated: ``clean_scopes``
+    judges the list. The one rule for scopes typed as text."""
+    return [item for item in re.split(r"[\s,]+", str(text or "")) if item]
+
+
 # --- Ed25519 public keys (RFC 9421 ``ed25519`` signatures) ---------------------------------
 
 # A PEM Ed25519 SubjectPublicKeyInfo is 113 characters; room for CRLFs and whitespace.

@@ -8,7 +8,6 @@ sentence each, for the templates to show next to their field.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -20,6 +19,7 @@ from .. import clock
 from ..api.serializers.accounts import LoginSerializer
 from ..api.serializers.api_keys import APIKeyCreateSerializer
 from ..api.serializers.social import CodeField
+from ..credentials.keys import split_scopes_text
 
 # The create form's expiry choices: (value, label, days).
 EXPIRY_CHOICES: list[tuple[str, str, int | None]] = [
@@ -88,16 +88,11 @@ def read_callback(query: QueryDict) -> FormResult:
     return _validate(_CallbackQuery(data={"code": query.get("code", "")}))
 
 
-def split_scopes(text: str) -> list[str]:
-    """``"credits:read, keys:write"`` (commas and/or spaces) as a list."""
-    return [scope for scope in re.split(r"[\s,]+", text) if scope]
-
-
 def read_new_key(post: QueryDict) -> FormResult:
     """``name``, ``scopes`` (text; empty: the default scopes) and ``expires`` (a choice)
     as the ``POST api-keys`` body, through ``APIKeyCreateSerializer``."""
     body: dict[str, Any] = {"name": post.get("name", "").strip()}
-    scopes = split_scopes(post.get("scopes", ""))
+    scopes = split_scopes_text(post.get("scopes", ""))
     body["scopes"] = scopes or None
     days = {value: days for value, _, days in EXPIRY_CHOICES}
     choice = post.get("expires", "")

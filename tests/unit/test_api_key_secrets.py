@@ -94,3 +94,15 @@ def test_the_hash_depends_on_secret_key(api_key, settings):
     assert get_me(plaintext).status_code == 401
     settings.SECRET_KEY_FALLBACKS = [old]
     assert get_me(plaintext).status_code == 200
+
+
+@pytest.mark.parametrize("text", ["credits:read,keys:write", "credits:read keys:write",
+                                  " credits:read ,\tkeys:write\n", "credits:read,, keys:write"])
+def test_scopes_typed_as_text_split_one_way_everywhere(text: str) -> None:
+    """The dashboard, the admin and ``ainative_mint_api_key`` read typed scopes with one
+    rule: commas and/or whitespace separate them."""
+    from ainative_auth.admin import ScopesFormField
+    from ainative_auth.credentials.keys import split_scopes_text
+
+    assert split_scopes_text(text) == ["credits:read", "keys:write"]
+    assert ScopesFormField(required=False).clean(text) == ["credits:read", "keys:write"]

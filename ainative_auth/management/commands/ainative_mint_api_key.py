@@ -24,6 +24,7 @@ from ...credentials.keys import (
     InvalidScopes,
     clean_public_key,
     clean_scopes,
+    split_scopes_text,
 )
 from ...exceptions import APIKeyLimitReached
 from ...services import api_keys
@@ -76,7 +77,8 @@ class Command(BaseCommand):
                             help="Email of the key's owner.")
         parser.add_argument("--name", required=True, help="A label for the key.")
         parser.add_argument("--scopes", default=None, metavar="A,B",
-                            help="Comma-separated scopes (default: API_KEY_DEFAULT_SCOPES).")
+                            help="Scopes separated by commas or spaces (default: "
+                                 "API_KEY_DEFAULT_SCOPES).")
         parser.add_argument("--expires-in", default=None, metavar="DURATION",
                             help="Lifetime such as 30m, 12h, 90d or 2w (default: no expiry).")
         parser.add_argument("--require-signature", action="store_true",
@@ -104,7 +106,7 @@ class Command(BaseCommand):
                 ) from exc
         scopes = None
         if options["scopes"] is not None:
-            items = [item.strip() for item in options["scopes"].split(",") if item.strip()]
+            items = split_scopes_text(options["scopes"])
             try:
                 scopes = clean_scopes(items)
             except InvalidScopes as exc:
