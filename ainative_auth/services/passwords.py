@@ -21,9 +21,9 @@ from ..users import (
     email_of,
     find_user_by_email,
     may_authenticate,
+    save_password,
     stand_in_user,
 )
-from . import sessions
 from .accounts import clear_login_failures
 from .verification import mark_email_verified
 
@@ -96,10 +96,9 @@ def reset_password(token: str, new_password: str, *, client: Client = NO_CLIENT)
         ):
             _token_failed(token)
         locked.set_password(new_password)
-        locked.save(update_fields=["password"])
+        save_password(locked, reason="password_reset")  # ends every session
         # The link reached this address, which proves it as well as a verification link.
         mark_email_verified(locked)
-        sessions.revoke_all_sessions(locked, "password_reset")
         _after_password_change(locked, "reset", client)
     # The owner proved control of the address: lift the per-account login lockout, so an
     # attacker's failures cannot keep them out past the reset (R27). Per-IP stays.
@@ -130,8 +129,7 @@ def change_password(
     check_password_policy(new_password, user, field="new_password")
     with transaction.atomic():
         user.set_password(new_password)
-        user.save(update_fields=["password"])
-        sessions.revoke_all_sessions(user, "password_changed", keep=keep_session)
+        save_password(user, reason="password_changed", keep_session=keep_session)
         _after_password_change(user, "change", client)
 
 

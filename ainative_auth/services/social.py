@@ -61,8 +61,9 @@ from ..users import (
     email_taken,
     find_user_by_email,
     may_authenticate,
+    save_password,
 )
-from . import api_keys, sessions
+from . import api_keys
 from .accounts import LoginResult, create_account, sign_in
 from .verification import mark_email_verified, send_verification_email
 
@@ -181,8 +182,7 @@ def _take_over(user: Any, provider: str) -> None:
     """The provider proved the mailbox of ``user``'s unverified address: whatever was set
     up on the account before (by someone who may never have owned the address) goes."""
     user.set_unusable_password()
-    user.save(update_fields=["password"])
-    sessions.revoke_all_sessions(user, "account_claimed")
+    save_password(user, reason="account_claimed")  # ends every session
     api_keys.revoke_keys(APIKey.objects.filter(user=user))
     SocialAccount.objects.filter(user=user).delete()
     mark_email_verified(user)
