@@ -129,6 +129,15 @@ class InsufficientScope(Forbidden):
     default_detail = "The API key does not have the scope this action needs."
 
 
+class EmailNotVerified(Forbidden):
+    """The account's address is not verified and the action needs it: logging in with
+    ``ALLOW_UNVERIFIED_LOGIN`` off, ``HasVerifiedEmail`` views, and adding a credential
+    (an API key, a connected identity) unless ``UNVERIFIED_MAY_ADD_CREDENTIALS``."""
+
+    error_code = "email_not_verified"
+    default_detail = "Verify your email address first."
+
+
 class Conflict(APIError):
     status_code = status.HTTP_409_CONFLICT
     error_code = "conflict"

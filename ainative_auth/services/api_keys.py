@@ -31,6 +31,7 @@ from ..exceptions import APIKeyLimitReached, Conflict, Forbidden, InsufficientSc
 from ..models import APIKey
 from ..permissions import scopes_grant
 from ..signals import api_key_created, api_key_revoked, api_key_rotated
+from .verification import check_may_add_credentials
 
 
 @dataclass(frozen=True)
@@ -150,6 +151,28 @@ def create_key(
                     raise
     api_key_created.send(sender=APIKey, api_key=key, created_by=acting_key)
     return IssuedKey(key, plaintext, signing_secret_for(key.public_id, key.secret_hash))
+
+
+def create_own_key(
+    user: Any,
+    *,
+    name: str,
+    scopes: list[str] | None = None,
+    expires_at: datetime | None = None,
+    require_signature: bool = False,
+    public_key: str | None = None,
+    acting_key: APIKey | None = None,
+) -> IssuedKey:
+    """A key ``user`` creates for themselves (REST ``POST api-keys``, the dashboard's
+    form): ``create_key``, once ``user`` may add credentials (403 ``email_not_verified``
+    while their address is unverified, unless ``UNVERIFIED_MAY_ADD_CREDENTIALS``; see
+    ``verification.may_add_credentials``). The admin and ``mint_api_key`` call
+    ``create_key`` directly: minting for an unverified account is the operator's call.
+    """
+    check_may_add_credentials(user)
+    return create_key(user, name=name, scopes=scopes, expires_at=expires_at,
+                      require_signature=require_signature, public_key=public_key,
+                      acting_key=acting_key)
 
 
 def list_keys(user: Any) -> list[APIKey]:

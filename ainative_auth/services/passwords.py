@@ -17,6 +17,7 @@ from ..exceptions import EmailTokenInvalid, InvalidCurrentPassword
 from ..outbox import mail_link, mail_user
 from ..signals import password_changed
 from ..users import (
+    address_verified,
     check_password_policy,
     email_of,
     find_user_by_email,
@@ -25,6 +26,7 @@ from ..users import (
     stand_in_user,
 )
 from .accounts import clear_login_failures
+from .social import forget_unproven_credentials
 from .verification import mark_email_verified
 
 logger = logging.getLogger("ainative_auth")
@@ -72,6 +74,12 @@ def reset_password(token: str, new_password: str, *, client: Client = NO_CLIENT)
     """POST auth/reset-password: set a new password with a reset token; revoke every
     session; lift the login lockout; mail a notice.
 
+    The link proves the mailbox. If nobody had proved it before (the address was not
+    verified), whoever held the account until now may have registered someone else's
+    address: their API keys are revoked and the identities connected to the account
+    removed too (``social.forget_unproven_credentials``, what a social claim does), so
+    the owner ends with an account that holds nothing they did not set up themselves.
+
     Throttled per IP (every attempt) and per account (failed tokens only, counted after
     the check, so a flood of garbage naming an account never blocks its owner's valid
     link). The new password is judged first (with the token's user when the token is
@@ -95,8 +103,11 @@ def reset_password(token: str, new_password: str, *, client: Client = NO_CLIENT)
             or not reset_password_tokens.check_email_token(locked, token)
         ):
             _token_failed(token)
+        proved_before = address_verified(locked.pk, email_of(locked))
         locked.set_password(new_password)
         save_password(locked, reason="password_reset")  # ends every session
+        if not proved_before:
+            forget_unproven_credentials(locked)
         # The link reached this address, which proves it as well as a verification link.
         mark_email_verified(locked)
         _after_password_change(locked, "reset", client)

@@ -65,7 +65,11 @@ from ..users import (
 )
 from . import api_keys
 from .accounts import LoginResult, create_account, sign_in
-from .verification import mark_email_verified, send_verification_email
+from .verification import (
+    check_may_add_credentials,
+    mark_email_verified,
+    send_verification_email,
+)
 
 logger = logging.getLogger("ainative_auth")
 
@@ -178,13 +182,22 @@ def _create(identity: Identity, email: str, client: Client) -> Any:
     return user
 
 
+def forget_unproven_credentials(user: Any) -> None:
+    """Revoke every API key of ``user`` and remove every identity connected to the account:
+    what a holder of the account left before anyone proved its address, and who may never
+    have owned it. For the first proof of the mailbox (a social claim, a password reset),
+    each of which also replaces the password and so ends every session; together they
+    leave nothing that still opens the account without the prover."""
+    api_keys.revoke_keys(APIKey.objects.filter(user=user))
+    SocialAccount.objects.filter(user=user).delete()
+
+
 def _take_over(user: Any, provider: str) -> None:
     """The provider proved the mailbox of ``user``'s unverified address: whatever was set
     up on the account before (by someone who may never have owned the address) goes."""
     user.set_unusable_password()
     save_password(user, reason="account_claimed")  # ends every session
-    api_keys.revoke_keys(APIKey.objects.filter(user=user))
-    SocialAccount.objects.filter(user=user).delete()
+    forget_unproven_credentials(user)
     mark_email_verified(user)
     logger.info("unverified account %s claimed through %s", user.pk, provider)
 
@@ -284,9 +297,20 @@ def connect(
 ) -> tuple[SocialAccount, bool]:
     """POST auth/{provider}/connect: add the identity behind ``code`` to ``user``; return
     (account, created). Needs a state ``user`` started. Already connected to ``user``:
-    (account, False); connected to someone else: 409 ``social_account_taken``."""
+    (account, False); connected to someone else: 409 ``social_account_taken``.
+
+    A user whose address is not verified gets 403 ``email_not_verified`` (unless
+    ``UNVERIFIED_MAY_ADD_CREDENTIALS``): an identity connected to an account whose owner
+    is unproven would outlive the real owner's proof of the mailbox. It is decided after
+    the checks that need no state (the provider is configured, the redirect_uri allowed:
+    bad input answers as it always did) and before the state is spent or the code
+    exchanged (a refusal changes nothing)."""
     throttling.hit("oauth", "ip", client.ip_address)
     throttling.hit("oauth", "user", str(user.pk))
+    oauth_state.check_redirect_uri(
+        providers.get_provider(provider_id, client.request).id, redirect_uri
+    )
+    check_may_add_credentials(user)
     identity = _identity(provider_id, code=code, redirect_uri=redirect_uri, state=state,
                          code_verifier=code_verifier, client=client, user=user)
     for _ in range(2):
