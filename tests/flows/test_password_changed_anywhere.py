@@ -16,7 +16,7 @@ from django.core.management import call_command
 from django.urls import reverse
 from rest_framework.test import APIClient
 
-from ainative_auth.models import RefreshSession
+from ainative_auth.models import AccountEmail, RefreshSession
 from ainative_auth.services import passwords
 from ainative_auth.signals import session_revoked
 from tests.conftest import PASSWORD, assert_error
@@ -155,8 +155,12 @@ def test_an_address_respelled_to_its_canonical_form_ends_nothing(make_user: Any,
                                                                  login: Any) -> None:
     alice = make_user()
     tokens = login().json()
+    # A row from before addresses were canonical: the claim as typed, too.
     User._default_manager.filter(pk=alice.pk).update(email="Alice@EXAMPLE.com")
+    AccountEmail.objects.filter(user=alice).update(email="Alice@EXAMPLE.com")
 
+    fresh(alice).save()  # the claim is rewritten to the canonical form, nothing more
+    assert AccountEmail.objects.get(user=alice).email == "alice@example.com"
     call_command("ainative_canonicalize_emails", stdout=None)
     assert fresh(alice).email == "alice@example.com"
     user = fresh(alice)
