@@ -50,7 +50,7 @@ from ..exceptions import (
     ProviderEmailMissing,
     SocialAccountTaken,
 )
-from ..models import APIKey
+from ..models import APIKey, RefreshSession
 from ..providers import Identity
 from ..signals import social_account_connected, social_account_disconnected
 from ..users import (
@@ -67,6 +67,7 @@ from . import api_keys
 from .accounts import LoginResult, create_account, sign_in
 from .verification import (
     check_may_add_credentials,
+    lock_for_new_credential,
     mark_email_verified,
     send_verification_email,
 )
@@ -293,18 +294,22 @@ def list_social_accounts(user: Any) -> list[SocialAccount]:
 
 def connect(
     user: Any, provider_id: str, *, code: str, redirect_uri: str, state: str | None = None,
-    code_verifier: str | None = None, client: Client = NO_CLIENT,
+    code_verifier: str | None = None, session: RefreshSession | None = None,
+    client: Client = NO_CLIENT,
 ) -> tuple[SocialAccount, bool]:
-    """POST auth/{provider}/connect: add the identity behind ``code`` to ``user``; return
-    (account, created). Needs a state ``user`` started. Already connected to ``user``:
-    (account, False); connected to someone else: 409 ``social_account_taken``.
+    """POST auth/{provider}/connect: add the identity behind ``code`` to ``user``, whose
+    ``session`` made the request; return (account, created). Needs a state ``user``
+    started. Already connected to ``user``: (account, False); connected to someone else:
+    409 ``social_account_taken``.
 
     A user whose address is not verified gets 403 ``email_not_verified`` (unless
     ``UNVERIFIED_MAY_ADD_CREDENTIALS``): an identity connected to an account whose owner
     is unproven would outlive the real owner's proof of the mailbox. It is decided after
     the checks that need no state (the provider is configured, the redirect_uri allowed:
     bad input answers as it always did) and before the state is spent or the code
-    exchanged (a refusal changes nothing)."""
+    exchanged (a refusal changes nothing); and again under the user's row lock when the
+    link is written (``verification.lock_for_new_credential``: a session revoked by a
+    reset meanwhile is a 401)."""
     throttling.hit("oauth", "ip", client.ip_address)
     throttling.hit("oauth", "user", str(user.pk))
     oauth_state.check_redirect_uri(
@@ -322,6 +327,7 @@ def connect(
             return existing, False
         try:
             with transaction.atomic():
+                lock_for_new_credential(user, via=session)
                 account = _new_link(user, identity)
         except IntegrityError:
             continue  # a concurrent request linked it first: look again

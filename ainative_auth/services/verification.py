@@ -10,6 +10,7 @@ import logging
 from typing import Any
 
 from allauth.account.models import EmailAddress
+from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 
 from ..adapter import get_adapter
@@ -17,7 +18,8 @@ from ..client import NO_CLIENT, Client
 from ..conf import auth_settings
 from ..credentials import throttling
 from ..credentials.email_tokens import token_owner_key, verify_email_tokens
-from ..exceptions import EmailNotVerified, EmailTokenInvalid
+from ..exceptions import APIKeyInvalid, EmailNotVerified, EmailTokenInvalid, TokenInvalid
+from ..models import APIKey, RefreshSession
 from ..outbox import mail_link
 from ..signals import email_verified
 from ..users import (
@@ -94,6 +96,29 @@ def check_may_add_credentials(user: Any) -> None:
         raise EmailNotVerified(
             "Verify your email address before adding an API key or a connected account."
         )
+
+
+def lock_for_new_credential(user: Any, *, via: RefreshSession | APIKey | None) -> None:
+    """In the transaction that adds a credential to ``user`` for a request authenticated
+    with ``via`` (its session or API key): lock the user's row, ask
+    ``check_may_add_credentials`` again, and refuse ``via`` if it was revoked meanwhile
+    (401).
+
+    A password reset holds the same row lock while it ends the sessions and removes what
+    an unproven holder left. A request that was authenticated just before such a reset
+    and reaches this point after it finds the address verified, so the rule alone would
+    let it through; its revoked session (or key) does not. So no credential is ever added
+    after the reset that should have removed it.
+    """
+    list(get_user_model()._default_manager.select_for_update()
+         .filter(pk=user.pk).values_list("pk", flat=True))
+    check_may_add_credentials(user)
+    if isinstance(via, RefreshSession) and not RefreshSession.objects.filter(
+        pk=via.pk
+    ).live().exists():
+        raise TokenInvalid()
+    if isinstance(via, APIKey) and not APIKey.objects.filter(pk=via.pk).live().exists():
+        raise APIKeyInvalid()
 
 
 def mark_email_verified(user: Any) -> bool:

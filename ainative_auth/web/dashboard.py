@@ -12,7 +12,7 @@ from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_http_methods, require_POST
 
 from ..client import Client
-from ..exceptions import APIError, EmailNotVerified
+from ..exceptions import APIError
 from ..models import APIKey, RefreshSession
 from ..services import api_keys, sessions, social, verification
 from . import forms
@@ -117,10 +117,10 @@ def create_key(request: HttpRequest, user: Any, session: RefreshSession) -> Http
     status = 400
     if result.ok:
         try:
-            created = api_keys.create_own_key(user, **result.data)
+            created = api_keys.create_own_key(user, via=session, **result.data)
         except APIError as exc:
             errors[None] = str(exc.detail)
-            if isinstance(exc, EmailNotVerified):
+            if exc.status_code in (401, 403):  # not verified; signed out meanwhile
                 status = exc.status_code
         else:
             return _shown_once(request, user, session, created, status=201)

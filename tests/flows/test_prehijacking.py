@@ -274,6 +274,68 @@ def test_the_verification_mail_tells_a_stranger_to_reset_instead(make_user: Any)
         assert "Forgot password" in body
 
 
+# --- a request in flight while the owner resets ---------------------------------------------
+#
+# A request authenticated just before the reset committed, and judged just after it, finds
+# the address verified: the rule alone would let it add a key or an identity after the
+# reset removed the others. It is decided again under the user's row lock, with the session
+# or key the request came with.
+
+
+def test_a_key_request_whose_session_a_reset_revoked_meanwhile_creates_nothing(
+    mail_token: Any,
+) -> None:
+    from ainative_auth.exceptions import TokenInvalid
+    from ainative_auth.models import RefreshSession
+    from ainative_auth.services import api_keys
+
+    attacker_registers()
+    in_flight = RefreshSession.objects.get()  # authenticated, then the reset lands
+    victim_resets_the_password(mail_token)
+
+    with pytest.raises(TokenInvalid):
+        api_keys.create_own_key(find_user_by_email(VICTIM), via=in_flight, name="late")
+
+    assert not APIKey.objects.exists()
+
+
+def test_a_key_request_whose_key_a_reset_revoked_meanwhile_creates_nothing(
+    mail_token: Any, make_api_key: Any
+) -> None:
+    from ainative_auth.exceptions import APIKeyInvalid
+    from ainative_auth.services import api_keys
+
+    attacker_registers()
+    minted = make_api_key(find_user_by_email(VICTIM), name="ops", scopes=["keys:write"])
+    victim_resets_the_password(mail_token)  # revokes it
+
+    with pytest.raises(APIKeyInvalid):
+        api_keys.create_own_key(find_user_by_email(VICTIM), via=minted.key, name="late",
+                                scopes=[])
+
+    assert list(APIKey.objects.values_list("name", flat=True)) == ["ops"]
+
+
+def test_a_connect_whose_session_a_reset_revoked_meanwhile_links_nothing(
+    github: Any, mail_token: Any
+) -> None:
+    from ainative_auth.exceptions import TokenInvalid
+    from ainative_auth.models import RefreshSession
+    from ainative_auth.services import social
+
+    attacker = attacker_registers()
+    in_flight = RefreshSession.objects.get()
+    started = authorize(bearer(attacker["access_token"]), "github")
+    got = sign_in_at(github, started.json()["authorization_url"], ATTACKER_GITHUB)
+    victim_resets_the_password(mail_token)
+
+    with pytest.raises(TokenInvalid):
+        social.connect(find_user_by_email(VICTIM), "github", redirect_uri=CALLBACK,
+                       session=in_flight, **got)
+
+    assert not SocialAccount.objects.exists()
+
+
 # --- what stays as it was ------------------------------------------------------------------
 
 

@@ -15,6 +15,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from ...authentication import AccessToken
 from ...exceptions import NotFound
 from ...models import APIKey
 from ...permissions import HasScope
@@ -64,9 +65,9 @@ class APIKeyListView(BaseAPIKeyView):
     def post(self, request: Request) -> Response:
         serializer = APIKeyCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        issued = api_keys.create_own_key(
-            request.user, **serializer.validated_data, acting_key=self.acting_key(request)
-        )
+        auth = request.auth
+        via = auth.session if isinstance(auth, AccessToken) else self.acting_key(request)
+        issued = api_keys.create_own_key(request.user, via=via, **serializer.validated_data)
         return Response(APIKeyCreatedSerializer(issued).data, status=status.HTTP_201_CREATED)
 
 
