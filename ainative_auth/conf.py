@@ -70,6 +70,9 @@ DEFAULTS: dict[str, Any] = {
     "ADAPTER": "ainative_auth.adapter.DefaultAdapter",
     # Whether users with an unverified email may log in.
     "ALLOW_UNVERIFIED_LOGIN": True,
+    # Whether users with an unverified email may create API keys and connect social
+    # accounts themselves (the admin and `mint_api_key` always may).
+    "UNVERIFIED_MAY_ADD_CREDENTIALS": False,
     # Base URL of the frontend; email links are built from it, never from the Host header.
     "FRONTEND_URL": "http://localhost:3000",
     # Path template of the email-verification link.

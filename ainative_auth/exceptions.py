@@ -124,17 +124,18 @@ class Forbidden(APIError):
     default_detail = "You do not have permission to perform this action."
 
 
-class EmailNotVerified(Forbidden):
-    """The account's address must be verified first (a sign-in with
-    ``ALLOW_UNVERIFIED_LOGIN`` off, or an endpoint that needs a proven address)."""
-
-    error_code = "email_not_verified"
-    default_detail = "Verify your email address first."
-
-
 class InsufficientScope(Forbidden):
     error_code = "insufficient_scope"
     default_detail = "The API key does not have the scope this action needs."
+
+
+class EmailNotVerified(Forbidden):
+    """The account's address is not verified and the action needs it: logging in with
+    ``ALLOW_UNVERIFIED_LOGIN`` off, ``HasVerifiedEmail`` views, and adding a credential
+    (an API key, a connected identity) unless ``UNVERIFIED_MAY_ADD_CREDENTIALS``."""
+
+    error_code = "email_not_verified"
+    default_detail = "Verify your email address first."
 
 
 class Conflict(APIError):

@@ -8,7 +8,8 @@ from django.dispatch import Signal
 user_registered = Signal()
 
 # A session ended. Arguments: session, reason ("logout", "logout_all", "revoked",
-# "reuse_detected", "password_changed", "password_reset", "deactivated", "account_claimed").
+# "reuse_detected", "password_changed", "password_reset", "deactivated", "account_claimed",
+# "email_changed").
 session_revoked = Signal()
 
 # A rotated refresh token was presented again outside the grace window; the session is

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
+import uuid
+from dataclasses import dataclass
 from typing import Any
 
 import idna
@@ -208,3 +210,36 @@ def check_password_policy(password: str, user: Any | None, *, field: str = "pass
 # (so the ``sync_account_email`` receiver, which claims addresses of users created
 # elsewhere, leaves that one alone).
 CLAIMS_OWN_EMAIL = "_ainative_claims_own_email"
+
+
+# --- password changes -----------------------------------------------------------------------
+#
+# Every password change ends the user's sessions, wherever it is made (the admin's forms,
+# ``changepassword``, ``set_password()`` + ``save()`` in a project's code, our services):
+# a ``post_save`` receiver (``services.receivers.revoke_sessions_on_password_change``) is
+# the one place that revokes. Our services tell it why, and which session survives, with
+# ``save_password``.
+
+# The attribute ``save_password`` sets on a user for the length of its ``save()``.
+PASSWORD_CHANGE = "_ainative_password_change"
+
+
+@dataclass(frozen=True)
+class PasswordChange:
+    """Why a user's password is being saved (the ``session_revoked`` reason), and the one
+    session that survives it (None: none does)."""
+
+    reason: str
+    keep_session: uuid.UUID | None = None
+
+
+def save_password(user: Any, *, reason: str, keep_session: uuid.UUID | None = None) -> None:
+    """Save the password just given to ``user`` (``set_password`` or
+    ``set_unusable_password``): only that column, and every session but ``keep_session``
+    is revoked with ``reason`` by the receiver, in the same transaction."""
+    setattr(user, PASSWORD_CHANGE, PasswordChange(reason, keep_session))
+    try:
+        user.save(update_fields=["password"])
+    finally:
+        # The note is for this save only, whether the receiver ran or the save failed.
+        user.__dict__.pop(PASSWORD_CHANGE, None)

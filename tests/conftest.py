@@ -202,6 +202,23 @@ def make_user(db: Any) -> Callable[..., Any]:
 
 
 @pytest.fixture
+def verify(db: Any) -> Callable[..., Any]:
+    """Mark a user's address verified: ``verify()`` for alice@example.com (who must exist),
+    ``verify(user)`` for another. A user adds an API key or a connected account only with
+    a verified address (``UNVERIFIED_MAY_ADD_CREDENTIALS``)."""
+    from ainative_auth.services.verification import mark_email_verified
+    from ainative_auth.users import find_user_by_email
+
+    def _verify(user: Any = None) -> Any:
+        user = user if user is not None else find_user_by_email("alice@example.com")
+        assert user is not None
+        mark_email_verified(user)
+        return user
+
+    return _verify
+
+
+@pytest.fixture
 def login(api: APIClient) -> Callable[..., Any]:
     def _login(email: str = "alice@example.com", password: str = PASSWORD) -> Any:
         return api.post("/api/v1/auth/login", {"email": email, "password": password},

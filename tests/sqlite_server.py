@@ -6,7 +6,7 @@ concurrency tests of ``test_sqlite_concurrency.py`` (the test database is in mem
 Runs with ``example_project.settings`` as ``make run`` does (its SQLite options included,
 real argon2 parameters), migrates, makes two users, then prints one JSON line: the port
 (127.0.0.1, chosen by the OS), a reset token of one user (alice) and an access
-token of another (bob). It serves
+token of another (bob, whose address is verified: he creates API keys). It serves
 until its stdin closes (the test ends) or two minutes pass, whichever comes first.
 """
 
@@ -36,10 +36,12 @@ def main(db_path: str) -> None:
 
     from ainative_auth.credentials.email_tokens import reset_password_tokens
     from ainative_auth.services import accounts, sessions
+    from ainative_auth.services.verification import mark_email_verified
 
     call_command("migrate", verbosity=0)
     user = accounts.register(email="alice@example.com", password="correct horse battery 1")
     other = accounts.register(email="bob@example.com", password="correct horse battery 2")
+    mark_email_verified(other)
     access = sessions.sign_in(other, method="password").tokens["access_token"]
 
     class QuietHandler(WSGIRequestHandler):

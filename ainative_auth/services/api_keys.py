@@ -28,9 +28,10 @@ from ..credentials.keys import (
     signing_secret_for,
 )
 from ..exceptions import APIKeyLimitReached, Conflict, Forbidden, InsufficientScope
-from ..models import APIKey
+from ..models import APIKey, RefreshSession
 from ..permissions import scopes_grant
 from ..signals import api_key_created, api_key_revoked, api_key_rotated
+from .verification import lock_for_new_credential
 
 
 @dataclass(frozen=True)
@@ -150,6 +151,32 @@ def create_key(
                     raise
     api_key_created.send(sender=APIKey, api_key=key, created_by=acting_key)
     return IssuedKey(key, plaintext, signing_secret_for(key.public_id, key.secret_hash))
+
+
+def create_own_key(
+    user: Any,
+    *,
+    via: RefreshSession | APIKey | None,
+    name: str,
+    scopes: list[str] | None = None,
+    expires_at: datetime | None = None,
+    require_signature: bool = False,
+    public_key: str | None = None,
+) -> IssuedKey:
+    """A key ``user`` creates for themselves (REST ``POST api-keys``, the dashboard's
+    form), with the session or API key ``via`` which the request was authenticated
+    (an API key acts within its own scopes and lifetime): ``create_key``, once ``user``
+    may add credentials (403 ``email_not_verified`` while their address is unverified,
+    unless ``UNVERIFIED_MAY_ADD_CREDENTIALS``; see ``verification.may_add_credentials``),
+    decided under the user's row lock (``verification.lock_for_new_credential``). The
+    admin and ``mint_api_key`` call ``create_key`` directly: minting for an unverified
+    account is the operator's call.
+    """
+    with transaction.atomic():
+        lock_for_new_credential(user, via=via)
+        return create_key(user, name=name, scopes=scopes, expires_at=expires_at,
+                          require_signature=require_signature, public_key=public_key,
+                          acting_key=via if isinstance(via, APIKey) else None)
 
 
 def list_keys(user: Any) -> list[APIKey]:

@@ -17,14 +17,16 @@ from ..exceptions import EmailTokenInvalid, InvalidCurrentPassword
 from ..outbox import mail_link, mail_user
 from ..signals import password_changed
 from ..users import (
+    address_verified,
     check_password_policy,
     email_of,
     find_user_by_email,
     may_authenticate,
+    save_password,
     stand_in_user,
 )
-from . import sessions
 from .accounts import clear_login_failures
+from .social import forget_unproven_credentials
 from .verification import mark_email_verified
 
 logger = logging.getLogger("ainative_auth")
@@ -72,6 +74,12 @@ def reset_password(token: str, new_password: str, *, client: Client = NO_CLIENT)
     """POST auth/reset-password: set a new password with a reset token; revoke every
     session; lift the login lockout; mail a notice.
 
+    The link proves the mailbox. If nobody had proved it before (the address was not
+    verified), whoever held the account until now may have registered someone else's
+    address: their API keys are revoked and the identities connected to the account
+    removed too (``social.forget_unproven_credentials``, what a social claim does), so
+    the owner ends with an account that holds nothing they did not set up themselves.
+
     Throttled per IP (every attempt) and per account (failed tokens only, counted after
     the check, so a flood of garbage naming an account never blocks its owner's valid
     link). The new password is judged first (with the token's user when the token is
@@ -95,11 +103,13 @@ def reset_password(token: str, new_password: str, *, client: Client = NO_CLIENT)
             or not reset_password_tokens.check_email_token(locked, token)
         ):
             _token_failed(token)
+        proved_before = address_verified(locked.pk, email_of(locked))
         locked.set_password(new_password)
-        locked.save(update_fields=["password"])
+        save_password(locked, reason="password_reset")  # ends every session
+        if not proved_before:
+            forget_unproven_credentials(locked)
         # The link reached this address, which proves it as well as a verification link.
         mark_email_verified(locked)
-        sessions.revoke_all_sessions(locked, "password_reset")
         _after_password_change(locked, "reset", client)
     # The owner proved control of the address: lift the per-account login lockout, so an
     # attacker's failures cannot keep them out past the reset (R27). Per-IP stays.
@@ -130,8 +140,7 @@ def change_password(
     check_password_policy(new_password, user, field="new_password")
     with transaction.atomic():
         user.set_password(new_password)
-        user.save(update_fields=["password"])
-        sessions.revoke_all_sessions(user, "password_changed", keep=keep_session)
+        save_password(user, reason="password_changed", keep_session=keep_session)
         _after_password_change(user, "change", client)
 
 

@@ -49,7 +49,7 @@ from ..exceptions import (
     ProviderEmailMissing,
     SocialAccountTaken,
 )
-from ..models import APIKey
+from ..models import APIKey, RefreshSession
 from ..providers import Identity
 from ..signals import social_account_connected, social_account_disconnected
 from ..users import (
@@ -60,11 +60,17 @@ from ..users import (
     email_taken,
     find_user_by_email,
     may_authenticate,
+    save_password,
 )
 from . import api_keys, sessions
 from .accounts import create_account, ensure_may_sign_in
 from .sessions import LoginResult
-from .verification import mark_email_verified, send_verification_email
+from .verification import (
+    check_may_add_credentials,
+    lock_for_new_credential,
+    mark_email_verified,
+    send_verification_email,
+)
 
 logger = logging.getLogger("ainative_auth")
 
@@ -177,14 +183,22 @@ def _create(identity: Identity, email: str, client: Client) -> Any:
     return user
 
 
+def forget_unproven_credentials(user: Any) -> None:
+    """Revoke every API key of ``user`` and remove every identity connected to the account:
+    what a holder of the account left before anyone proved its address, and who may never
+    have owned it. For the first proof of the mailbox (a social claim, a password reset),
+    each of which also replaces the password and so ends every session; together they
+    leave nothing that still opens the account without the prover."""
+    api_keys.revoke_keys(APIKey.objects.filter(user=user))
+    SocialAccount.objects.filter(user=user).delete()
+
+
 def _take_over(user: Any, provider: str) -> None:
     """The provider proved the mailbox of ``user``'s unverified address: whatever was set
     up on the account before (by someone who may never have owned the address) goes."""
     user.set_unusable_password()
-    user.save(update_fields=["password"])
-    sessions.revoke_all_sessions(user, "account_claimed")
-    api_keys.revoke_keys(APIKey.objects.filter(user=user))
-    SocialAccount.objects.filter(user=user).delete()
+    save_password(user, reason="account_claimed")  # ends every session
+    forget_unproven_credentials(user)
     mark_email_verified(user)
     logger.info("unverified account %s claimed through %s", user.pk, provider)
 
@@ -282,13 +296,28 @@ def list_social_accounts(user: Any) -> list[SocialAccount]:
 
 def connect(
     user: Any, provider_id: str, *, code: str, redirect_uri: str, state: str | None = None,
-    code_verifier: str | None = None, client: Client = NO_CLIENT,
+    code_verifier: str | None = None, session: RefreshSession | None = None,
+    client: Client = NO_CLIENT,
 ) -> tuple[SocialAccount, bool]:
-    """POST auth/{provider}/connect: add the identity behind ``code`` to ``user``; return
-    (account, created). Needs a state ``user`` started. Already connected to ``user``:
-    (account, False); connected to someone else: 409 ``social_account_taken``."""
+    """POST auth/{provider}/connect: add the identity behind ``code`` to ``user``, whose
+    ``session`` made the request; return (account, created). Needs a state ``user``
+    started. Already connected to ``user``: (account, False); connected to someone else:
+    409 ``social_account_taken``.
+
+    A user whose address is not verified gets 403 ``email_not_verified`` (unless
+    ``UNVERIFIED_MAY_ADD_CREDENTIALS``): an identity connected to an account whose owner
+    is unproven would outlive the real owner's proof of the mailbox. It is decided after
+    the checks that need no state (the provider is configured, the redirect_uri allowed:
+    bad input answers as it always did) and before the state is spent or the code
+    exchanged (a refusal changes nothing); and again under the user's row lock when the
+    link is written (``verification.lock_for_new_credential``: a session revoked by a
+    reset meanwhile is a 401)."""
     throttling.hit("oauth", "ip", client.ip_address)
     throttling.hit("oauth", "user", str(user.pk))
+    oauth_state.check_redirect_uri(
+        providers.get_provider(provider_id, client.request).id, redirect_uri
+    )
+    check_may_add_credentials(user)
     identity = _identity(provider_id, code=code, redirect_uri=redirect_uri, state=state,
                          code_verifier=code_verifier, client=client, user=user)
     for _ in range(2):
@@ -300,6 +329,7 @@ def connect(
             return existing, False
         try:
             with transaction.atomic():
+                lock_for_new_credential(user, via=session)
                 account = _new_link(user, identity)
         except IntegrityError:
             continue  # a concurrent request linked it first: look again

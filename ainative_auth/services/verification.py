@@ -10,13 +10,16 @@ import logging
 from typing import Any
 
 from allauth.account.models import EmailAddress
+from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 
+from ..adapter import get_adapter
 from ..client import NO_CLIENT, Client
 from ..conf import auth_settings
 from ..credentials import throttling
 from ..credentials.email_tokens import token_owner_key, verify_email_tokens
-from ..exceptions import EmailTokenInvalid
+from ..exceptions import APIKeyInvalid, EmailNotVerified, EmailTokenInvalid, TokenInvalid
+from ..models import APIKey, RefreshSession
 from ..outbox import mail_link
 from ..signals import email_verified
 from ..users import (
@@ -70,6 +73,52 @@ def resend_verification(email: str, *, client: Client = NO_CLIENT) -> None:
     token = verify_email_tokens.make_email_token(target)
     if within_limit and may_authenticate(user) and not verified:
         _mail_link(user, token)
+
+
+def may_add_credentials(user: Any) -> bool:
+    """Whether ``user`` may add a way into their account themselves: an API key (REST or
+    the dashboard) or a connected identity. Only once their address is verified (the
+    adapter's ``is_email_verified``), unless ``UNVERIFIED_MAY_ADD_CREDENTIALS``.
+
+    Whoever registers someone else's address can log in (``ALLOW_UNVERIFIED_LOGIN``); a
+    key or an identity left behind would need no password, so it would outlive the
+    owner's later proof of the mailbox. The operator's ways (the admin,
+    ``mint_api_key``) are not asked: they are the operator's decision.
+    """
+    return bool(auth_settings.UNVERIFIED_MAY_ADD_CREDENTIALS) or get_adapter().is_email_verified(
+        user
+    )
+
+
+def check_may_add_credentials(user: Any) -> None:
+    """``may_add_credentials``, or 403 ``email_not_verified``."""
+    if not may_add_credentials(user):
+        raise EmailNotVerified(
+            "Verify your email address before adding an API key or a connected account."
+        )
+
+
+def lock_for_new_credential(user: Any, *, via: RefreshSession | APIKey | None) -> None:
+    """In the transaction that adds a credential to ``user`` for a request authenticated
+    with ``via`` (its session or API key): lock the user's row, ask
+    ``check_may_add_credentials`` again, and refuse ``via`` if it was revoked meanwhile
+    (401).
+
+    A password reset holds the same row lock while it ends the sessions and removes what
+    an unproven holder left. A request that was authenticated just before such a reset
+    and reaches this point after it finds the address verified, so the rule alone would
+    let it through; its revoked session (or key) does not. So no credential is ever added
+    after the reset that should have removed it.
+    """
+    list(get_user_model()._default_manager.select_for_update()
+         .filter(pk=user.pk).values_list("pk", flat=True))
+    check_may_add_credentials(user)
+    if isinstance(via, RefreshSession) and not RefreshSession.objects.filter(
+        pk=via.pk
+    ).live().exists():
+        raise TokenInvalid()
+    if isinstance(via, APIKey) and not APIKey.objects.filter(pk=via.pk).live().exists():
+        raise APIKeyInvalid()
 
 
 def mark_email_verified(user: Any) -> bool:

@@ -1,4 +1,5 @@
-"""The dashboard: who is signed in, sessions and API keys, and their actions."""
+"""The dashboard: who is signed in, sessions, API keys and connected accounts, and their
+actions."""
 
 from __future__ import annotations
 
@@ -10,9 +11,10 @@ from django.shortcuts import render
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_http_methods, require_POST
 
+from ..client import Client
 from ..exceptions import APIError
 from ..models import APIKey, RefreshSession
-from ..services import api_keys, sessions
+from ..services import api_keys, sessions, social, verification
 from . import forms
 from .common import NOTICE_KEY, dashboard_url, notify, page, redirect, signed_in
 
@@ -46,14 +48,23 @@ def _key_rows(user: Any) -> list[dict[str, Any]]:
     return [{"key": k, "label": labels[k.pk], "state": k.state()} for k in keys]
 
 
+def _identity_rows(request: HttpRequest, user: Any) -> list[dict[str, Any]]:
+    # Read-only: the owner sees every identity that can sign in as them.
+    names = {p["id"]: p["name"] for p in social.list_providers(Client.of(request))}
+    return [{"account": a, "provider": names.get(a.provider, a.provider)}
+            for a in social.list_social_accounts(user)]
+
+
 def _render_dashboard(request: HttpRequest, user: Any, session: RefreshSession, *,
                       status: int = 200, **extra: Any) -> HttpResponse:
     context = {
         "signed_in_user": user,
         "email_verified": _email_verified(user),
+        "may_create_keys": verification.may_add_credentials(user),
         "current_session": session,
         "session_rows": _session_rows(user, session),
         "key_rows": _key_rows(user),
+        "identity_rows": _identity_rows(request, user),
         "expiry_choices": [(value, label) for value, label, _ in forms.EXPIRY_CHOICES],
         "scopes_hint": _scopes_hint(),
         "notice": request.session.pop(NOTICE_KEY, None),
@@ -99,18 +110,22 @@ def _shown_once(request: HttpRequest, user: Any, session: RefreshSession,
 @csrf_protect
 @signed_in
 def create_key(request: HttpRequest, user: Any, session: RefreshSession) -> HttpResponse:
-    """``services.api_keys.create_key`` with the form's name, scopes and expiry."""
+    """``services.api_keys.create_own_key`` with the form's name, scopes and expiry (403
+    while the address is not verified, as over the API)."""
     result = forms.read_new_key(request.POST)
     errors = dict(result.errors)
+    status = 400
     if result.ok:
         try:
-            created = api_keys.create_key(user, **result.data)
+            created = api_keys.create_own_key(user, via=session, **result.data)
         except APIError as exc:
             errors[None] = str(exc.detail)
+            if exc.status_code in (401, 403):  # not verified; signed out meanwhile
+                status = exc.status_code
         else:
             return _shown_once(request, user, session, created, status=201)
     values = {name: request.POST.get(name, "") for name in ("name", "scopes", "expires")}
-    return _render_dashboard(request, user, session, status=400, errors=errors,
+    return _render_dashboard(request, user, session, status=status, errors=errors,
                              values=values)
 
 

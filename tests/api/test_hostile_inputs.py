@@ -88,8 +88,9 @@ class World:
 
 
 @pytest.fixture
-def world(tokens: dict[str, Any], make_api_key: Any) -> World:
+def world(tokens: dict[str, Any], make_api_key: Any, verify: Any) -> World:
     minted = make_api_key(scopes=["*"])
+    verify()  # so creating a key is a 2xx with the real credential
     claims = jwt.decode(tokens["access_token"], signing_key(), algorithms=["HS256"],
                         audience=AUDIENCE, issuer=ISSUER)
     return World(tokens["access_token"], tokens["refresh_token"], minted.plaintext,

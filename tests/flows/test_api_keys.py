@@ -67,8 +67,9 @@ def test_the_database_holds_a_hash_never_the_key(api_key: Any) -> None:
 
 
 def test_create_returns_the_key_once_and_lists_only_show_the_prefix(
-    bearer_client: APIClient,
+    bearer_client: APIClient, verify: Any,
 ) -> None:
+    verify()
     response = bearer_client.post(KEYS, {"name": "ci", "scopes": ["credits:read"]},
                                   format="json")
     assert response.status_code == 201, response.content
@@ -94,8 +95,9 @@ def test_create_returns_the_key_once_and_lists_only_show_the_prefix(
 
 
 def test_a_key_created_without_scopes_gets_the_default_scopes(
-    bearer_client: APIClient, auth_settings: Any,
+    bearer_client: APIClient, auth_settings: Any, verify: Any,
 ) -> None:
+    verify()
     auth_settings(API_KEY_DEFAULT_SCOPES=["credits:read"])
     response = bearer_client.post(KEYS, {"name": "default"}, format="json")
     assert response.status_code == 201
@@ -375,9 +377,10 @@ def test_views_without_a_scope_declaration_refuse_api_keys(
 
 
 def test_a_key_cannot_create_a_key_with_more_scopes_than_it_has(
-    api: APIClient, make_api_key: Any
+    api: APIClient, make_api_key: Any, verify: Any
 ) -> None:
     _, manager = make_api_key(name="manager", scopes=["keys:write", "credits:read"])
+    verify()
     response = with_key(api, "post", KEYS, manager,
                         data={"name": "narrow", "scopes": ["credits:read"]})
     assert response.status_code == 201, response.content
@@ -412,9 +415,12 @@ def test_a_key_cannot_rescope_or_rotate_beyond_its_scopes(
     assert response.status_code == 200 and response.json()["scopes"] == []
 
 
-def test_a_key_cannot_create_a_key_that_outlives_it(api: APIClient, make_api_key: Any) -> None:
+def test_a_key_cannot_create_a_key_that_outlives_it(
+    api: APIClient, make_api_key: Any, verify: Any
+) -> None:
     expiry = timezone.now() + timedelta(days=1)
     _, manager = make_api_key(name="manager", scopes=["*"], expires_at=expiry)
+    verify()
     response = with_key(api, "post", KEYS, manager, data={"name": "child", "scopes": []})
     assert response.status_code == 201
     child = APIKey.objects.get(public_id=response.json()["id"])
@@ -426,7 +432,10 @@ def test_a_key_cannot_create_a_key_that_outlives_it(api: APIClient, make_api_key
     assert response.json()["error_code"] == "api_key_lifetime_exceeded"
 
 
-def test_a_jwt_session_creates_keys_with_any_scopes(bearer_client: APIClient) -> None:
+def test_a_jwt_session_creates_keys_with_any_scopes(
+    bearer_client: APIClient, verify: Any
+) -> None:
+    verify()
     response = bearer_client.post(KEYS, {"name": "all", "scopes": ["*", "keys:write"]},
                                   format="json")
     assert response.status_code == 201
@@ -460,7 +469,8 @@ def test_bad_create_bodies_are_400(bearer_client: APIClient, body: dict, field: 
     assert APIKey.objects.count() == 0
 
 
-def test_create_with_an_expiry_and_read_it_back(bearer_client: APIClient) -> None:
+def test_create_with_an_expiry_and_read_it_back(bearer_client: APIClient, verify: Any) -> None:
+    verify()
     expires = (timezone.now() + timedelta(days=90)).replace(microsecond=0)
     response = bearer_client.post(
         KEYS, {"name": "ci", "scopes": ["credits:read", "credits:read"],
@@ -684,8 +694,9 @@ def test_an_expired_key_cannot_be_rotated(bearer_client: APIClient, api_key: Any
 
 def test_the_per_user_limit_counts_live_keys_only(
     bearer_client: APIClient, make_user: Any, make_api_key: Any,
-    auth_settings: Any,
+    auth_settings: Any, verify: Any,
 ) -> None:
+    verify()
     auth_settings(API_KEY_MAX_PER_USER=2)
     ids = []
     for name in ("one", "two"):

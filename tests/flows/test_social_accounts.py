@@ -40,8 +40,10 @@ def connect(client: APIClient, standin: Any, provider: str, user: Any,
 
 
 @pytest.fixture
-def alice(tokens: dict[str, Any]) -> APIClient:
-    """alice@example.com's Bearer session (a password account)."""
+def alice(tokens: dict[str, Any], verify: Any) -> APIClient:
+    """alice@example.com's Bearer session (a password account, her address verified:
+    connecting an account needs it)."""
+    verify()
     return bearer(tokens["access_token"])
 
 
@@ -204,7 +206,8 @@ def test_the_connected_accounts_endpoints_need_a_session(api, github):
     assert all(r["WWW-Authenticate"] for r in responses)
 
 
-def test_connect_is_throttled_per_user(clock, auth_settings, github, tokens):
+def test_connect_is_throttled_per_user(clock, auth_settings, github, tokens, verify):
+    verify()
     auth_settings.rates(oauth="2/minute")
     answers = []
     for index in range(3):

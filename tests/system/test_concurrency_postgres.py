@@ -311,11 +311,12 @@ def wait_for(condition: Callable[[], bool], timeout: float = 30) -> None:
 
 
 def test_c6_parallel_key_creation_over_http_stops_at_the_limit(
-    make_user: Callable[..., Any], make_api_key: Callable[..., Any], auth_settings: Any
+    make_user: Callable[..., Any], make_api_key: Callable[..., Any], auth_settings: Any,
+    verify: Callable[..., Any],
 ) -> None:
     auth_settings(API_KEY_MAX_PER_USER=3)
     for trial in range(TRIALS):
-        user = make_user(email=f"keys{trial}@example.com")
+        user = verify(make_user(email=f"keys{trial}@example.com"))
         make_api_key(user)
         make_api_key(user)  # one slot left
         access = log_in(f"keys{trial}@example.com")["access_token"]

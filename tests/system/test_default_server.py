@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -107,11 +108,27 @@ def error_codes(responses: list[requests.Response]) -> list[tuple[int, str | Non
 # --- F6: one budget, whichever process or thread answers ------------------------------------
 
 
-def test_a_replayed_v2_signed_request_is_accepted_exactly_once(server: Server) -> None:
+def verify_address(database: str, email: str) -> None:
+    """Mark ``email`` verified in the server's SQLite file (the link went to its console):
+    a user creates API keys only with a verified address."""
+    db = sqlite3.connect(database.removeprefix("sqlite:///"))
+    try:
+        with db:  # commits
+            changed = db.execute(
+                "UPDATE account_emailaddress SET verified = 1 WHERE email = ?", (email,)
+            ).rowcount
+    finally:
+        db.close()
+    assert changed == 1
+
+
+def test_a_replayed_v2_signed_request_is_accepted_exactly_once(server: Server,
+                                                               database: str) -> None:
     registered = call(server, "POST", "ainative_auth:register",
                       json={"email": "signer@example.com", "password": PASSWORD})
     assert registered.status_code == 201, registered.text
     bearer = {"Authorization": f"Bearer {registered.json()['access_token']}"}
+    verify_address(database, "signer@example.com")
     created = call(server, "POST", "ainative_auth:api-keys", json={"name": "signer"},
                    headers=bearer)
     assert created.status_code == 201, created.text

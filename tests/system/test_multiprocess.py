@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from tests.outages import verify_address
 from tests.servers import Server, api, start_servers
 from tests.signing import sign_v2
 
@@ -54,6 +55,7 @@ def test_a_logout_on_one_process_is_honoured_by_the_other(servers: list[str]) ->
 def test_a_key_revoked_on_one_process_is_refused_by_the_other(servers: list[str]) -> None:
     a, b = servers
     bearer = {"Authorization": f"Bearer {register(a)['access_token']}"}
+    verify_address("multi@example.com")
     created = api(a, "POST", "api-keys", json={"name": "agent"}, headers=bearer)
     assert created.status_code == 201, created.text
     key = {"X-API-Key": created.json()["key"]}
@@ -102,6 +104,7 @@ def test_throttle_counters_are_one_budget_across_processes(servers: list[str]) -
 def test_a_v2_nonce_spent_on_one_process_is_refused_by_the_other(servers: list[str]) -> None:
     a, b = servers
     bearer = {"Authorization": f"Bearer {register(a)['access_token']}"}
+    verify_address("multi@example.com")
     created = api(a, "POST", "api-keys", json={"name": "signer"}, headers=bearer)
     assert created.status_code == 201, created.text
     key_id, secret = created.json()["prefix"], created.json()["signing_secret"]

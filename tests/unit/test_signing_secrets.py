@@ -38,8 +38,9 @@ pytestmark = pytest.mark.django_db
 
 
 def test_create_returns_the_signing_secret_once_and_nothing_else_shows_it(
-    bearer_client: APIClient,
+    bearer_client: APIClient, verify: Any,
 ) -> None:
+    verify()
     response = bearer_client.post(KEYS, {"name": "sdk"}, format="json")
     assert response.status_code == 201, response.content
     body = response.json()
@@ -104,8 +105,9 @@ def test_rotation_returns_a_new_signing_secret_and_the_old_one_stops(
 
 
 def test_a_key_can_be_created_requiring_signatures_with_a_public_key(
-    bearer_client: APIClient,
+    bearer_client: APIClient, verify: Any,
 ) -> None:
+    verify()
     _, pem = new_ed25519()
     response = bearer_client.post(
         KEYS, {"name": "agent", "require_signature": True, "public_key": pem}, format="json"
@@ -148,7 +150,10 @@ def test_patch_sets_and_clears_require_signature_and_the_public_key(
     assert APIClient().get(ME, HTTP_X_API_KEY=issued.plaintext).status_code == 200
 
 
-def test_a_public_key_is_stored_in_canonical_form(bearer_client: APIClient) -> None:
+def test_a_public_key_is_stored_in_canonical_form(
+    bearer_client: APIClient, verify: Any
+) -> None:
+    verify()
     _, pem = new_ed25519()
     sloppy = "\r\n".join(pem.strip().splitlines()) + "\r\n\r\n"
     response = bearer_client.post(KEYS, {"name": "a", "public_key": sloppy}, format="json")
@@ -212,10 +217,11 @@ def test_require_signature_must_be_a_json_boolean(
 
 
 def test_a_key_that_must_sign_cannot_make_or_leave_a_key_that_need_not(
-    api: APIClient, make_api_key: Any
+    api: APIClient, make_api_key: Any, verify: Any
 ) -> None:
     manager = make_api_key(name="manager", scopes=["keys:write", "credits:read"],
                            require_signature=True)
+    verify()
     target = make_api_key(name="target", scopes=["credits:read"], require_signature=True)
 
     def signed(method: str, path: str, body: bytes | None = None) -> Any:

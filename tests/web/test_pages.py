@@ -293,7 +293,9 @@ def test_the_login_form_needs_its_csrf_token(alice: Any) -> None:
     assert sign_in(client).status_code == 303  # with the token it works
 
 
-def test_every_dashboard_form_needs_its_csrf_token(alice: Any, make_api_key: Any) -> None:
+def test_every_dashboard_form_needs_its_csrf_token(alice: Any, make_api_key: Any,
+                                                   verify: Any) -> None:
+    verify(alice)
     client = _csrf_client(alice)
     key, _ = make_api_key(alice, name="victim")
     other = Client(HTTP_USER_AGENT=FIREFOX_ON_LINUX).post(
@@ -393,7 +395,8 @@ def test_rows_with_the_same_name_get_buttons_that_tell_them_apart(
     assert sum(name.startswith("Revoke session Firefox on Linux (") for name in names) == 2
 
 
-def test_a_created_key_is_shown_once_and_works(signed_in: Client) -> None:
+def test_a_created_key_is_shown_once_and_works(signed_in: Client, verify: Any) -> None:
+    verify()
     response = _create(signed_in)
     assert response.status_code == 201
     plaintext = _new_key(response)
@@ -416,8 +419,9 @@ def test_a_created_key_is_shown_once_and_works(signed_in: Client) -> None:
 
 
 def test_empty_scopes_give_the_default_scopes_and_expiry_is_a_choice(
-    signed_in: Client, clock: Any
+    signed_in: Client, clock: Any, verify: Any
 ) -> None:
+    verify()
     _create(signed_in, name="full", scopes="", expires="30")
     key = APIKey.objects.get(name="full")
     assert key.scopes == ["*"]
@@ -441,7 +445,9 @@ def test_a_bad_create_form_is_a_400_next_to_its_field(signed_in: Client, data: d
     assert not APIKey.objects.exists()
 
 
-def test_the_key_limit_is_shown_not_a_500(signed_in: Client, auth_settings: Any) -> None:
+def test_the_key_limit_is_shown_not_a_500(signed_in: Client, auth_settings: Any,
+                                          verify: Any) -> None:
+    verify()
     auth_settings(API_KEY_MAX_PER_USER=1)
     assert _create(signed_in, name="one").status_code == 201
     response = _create(signed_in, name="two")
@@ -450,8 +456,10 @@ def test_the_key_limit_is_shown_not_a_500(signed_in: Client, auth_settings: Any)
 
 
 def test_a_signing_secret_is_shown_when_the_service_returns_one(
-    signed_in: Client, monkeypatch: pytest.MonkeyPatch, alice: Any, make_api_key: Any
+    signed_in: Client, monkeypatch: pytest.MonkeyPatch, alice: Any, make_api_key: Any,
+    verify: Any,
 ) -> None:
+    verify(alice)
     from ainative_auth.web import dashboard as views
 
     key, plaintext = make_api_key(alice, name="signed")

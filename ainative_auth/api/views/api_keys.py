@@ -1,6 +1,8 @@
 """API-key management: list, create, retrieve, rename/re-scope, revoke, rotate.
 
-A JWT session manages its user's keys freely; an API key needs the scope ``keys:write``
+Creating a key needs a verified address (``services.api_keys.create_own_key``; 403
+``email_not_verified`` otherwise, unless ``UNVERIFIED_MAY_ADD_CREDENTIALS``). A JWT
+session manages its user's keys freely; an API key needs the scope ``keys:write``
 (for every method: listing keys is management too) and can only act within its own scopes
 and lifetime (see ``services.api_keys``).
 """
@@ -13,6 +15,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from ...authentication import AccessToken
 from ...exceptions import NotFound
 from ...models import APIKey
 from ...permissions import HasScope
@@ -56,13 +59,15 @@ class APIKeyListView(BaseAPIKeyView):
         responses={201: APIKeyCreatedSerializer, 400: ErrorSerializer, 409: ErrorSerializer,
                    **ERRORS},
         summary="Create an API key (the key and its signing secret are in this response only)",
+        description="403 `email_not_verified` while the user's address is not verified "
+                    "(unless the project sets `UNVERIFIED_MAY_ADD_CREDENTIALS`).",
     )
     def post(self, request: Request) -> Response:
         serializer = APIKeyCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        issued = api_keys.create_key(
-            request.user, **serializer.validated_data, acting_key=self.acting_key(request)
-        )
+        auth = request.auth
+        via = auth.session if isinstance(auth, AccessToken) else self.acting_key(request)
+        issued = api_keys.create_own_key(request.user, via=via, **serializer.validated_data)
         return Response(APIKeyCreatedSerializer(issued).data, status=status.HTTP_201_CREATED)
 
 

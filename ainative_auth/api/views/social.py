@@ -15,7 +15,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from ...authentication import AccessToken, JWTAuthentication
+from ...authentication import AccessToken, JWTAuthentication, session_token
 from ...client import Client
 from ...permissions import IsSessionAuthenticated
 from ...services import social
@@ -118,6 +118,7 @@ class ConnectView(ProviderView, AuthenticatedAPIView):
         serializer.is_valid(raise_exception=True)
         account, created = social.connect(request.user, self.provider_id,
                                           **serializer.validated_data,
+                                          session=session_token(request).session,
                                           client=Client.of(request))
         return Response(SocialAccountSerializer(account).data,
                         status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
