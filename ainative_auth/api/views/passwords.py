@@ -27,6 +27,7 @@ FORGOT_ANSWER = {
 
 class ForgotPasswordView(BaseAPIView):
     @extend_schema(
+        operation_id="forgot_password",
         request=EmailRequestSerializer,
         responses={200: DetailSerializer, **THROTTLE},
         summary="Mail a password-reset link",
@@ -42,6 +43,7 @@ class ForgotPasswordView(BaseAPIView):
 
 class ResetPasswordView(BaseAPIView):
     @extend_schema(
+        operation_id="reset_password",
         request=ResetPasswordSerializer,
         responses={200: DetailSerializer, **THROTTLE},
         summary="Set a new password with the token from the reset mail",
@@ -61,6 +63,7 @@ class ChangePasswordView(AuthenticatedAPIView):
     permission_classes = [IsSessionAuthenticated]
 
     @extend_schema(
+        operation_id="change_password",
         request=ChangePasswordSerializer,
         responses={200: DetailSerializer, **THROTTLE},
         summary="Change the password of the logged-in user",

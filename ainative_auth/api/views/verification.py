@@ -24,6 +24,7 @@ RESEND_ANSWER = {
 
 class VerifyEmailView(BaseAPIView):
     @extend_schema(
+        operation_id="verify_email",
         request=VerifyEmailSerializer,
         responses={200: DetailSerializer, **THROTTLE},
         summary="Verify an email address with the token from the mail",
@@ -39,6 +40,7 @@ class VerifyEmailView(BaseAPIView):
 
 class ResendVerificationView(BaseAPIView):
     @extend_schema(
+        operation_id="resend_verification",
         request=EmailRequestSerializer,
         responses={200: DetailSerializer, **THROTTLE},
         summary="Mail a new verification link",
