@@ -6,8 +6,9 @@ generated from it behaves like the server.
   operation can give by its nature, each with the error body: 503 everywhere (database
   or throttle cache down), 400 and 415 where there is a body, 401 where credentials are
   needed, 429 where the API-key authenticator runs (each key, and failed keys per IP,
-  are throttled), 403 where a permission can refuse an authenticated caller. Errors particular to one endpoint (404, 409, the
-  public flows' 429, ...) are in its ``extend_schema``, described with ``error()``.
+  are throttled), 403 where a permission can refuse an authenticated caller. Errors
+  particular to one endpoint (404, 409, the public flows' 429, ...) are in its
+  ``extend_schema``, described with ``error()``.
 - The API-key scheme is listed in an operation's ``security`` only when an API key can
   actually use it (see ``api_key_scopes``): logout, sessions and change-password answer
   a key with 403 ``session_required``, and views without a declared scope with 403
