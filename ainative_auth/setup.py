@@ -30,8 +30,8 @@ changes nothing more. What it adds:
 - With ``DEBUG`` on and no mail setting at all, mail goes to the console (``MAILERS`` on
   Django 6.1 and later, ``EMAIL_BACKEND`` before), so the verification and reset links
   appear in ``runserver``'s output.
-- ``AINATIVE_AUTH = {}`` when not set, so later lines can do
-  ``AINATIVE_AUTH["FRONTEND_URL"] = ...``.
+- ``AINATIVE_AUTH = {}`` and ``SOCIALACCOUNT_PROVIDERS = {}`` when not set, so later lines
+  add to them (``AINATIVE_AUTH["FRONTEND_URL"] = ...``) rather than replace them.
 
 It runs while the settings module is imported, before Django is set up: it imports nothing
 from the app and reads only the namespace it is given.
@@ -105,6 +105,7 @@ def configure(namespace: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
         namespace.setdefault(name, value)
     _add_mail(namespace)
     namespace.setdefault("AINATIVE_AUTH", {})
+    namespace.setdefault("SOCIALACCOUNT_PROVIDERS", {})
     return namespace
 
 

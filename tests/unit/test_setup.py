@@ -106,11 +106,13 @@ def test_allauths_settings_are_the_ones_the_app_relies_on():
     assert settings["ACCOUNT_UNIQUE_EMAIL"] is True
 
 
-def test_the_settings_dict_exists_for_later_lines():
+def test_the_settings_dicts_exist_for_later_lines_to_add_to():
     settings = configure(new_project())
 
-    settings["AINATIVE_AUTH"]["FRONTEND_URL"] = "https://app.example.com"  # no KeyError
+    settings["AINATIVE_AUTH"]["FRONTEND_URL"] = "https://app.example.com"  # no NameError
+    settings["SOCIALACCOUNT_PROVIDERS"]["github"] = {"APPS": []}
     assert settings["AINATIVE_AUTH"] == {"FRONTEND_URL": "https://app.example.com"}
+    assert settings["SOCIALACCOUNT_PROVIDERS"] == {"github": {"APPS": []}}
 
 
 # --- mail -------------------------------------------------------------------------------------
