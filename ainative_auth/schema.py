@@ -39,8 +39,11 @@ from drf_spectacular.extensions import (
     OpenApiSerializerExtension,
     OpenApiSerializerFieldExtension,
 )
+from drf_spectacular.generators import SchemaGenerator as SpectacularSchemaGenerator
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
 from drf_spectacular.utils import OpenApiResponse
+from drf_spectacular.utils import extend_schema as spectacular_extend_schema
+from rest_framework.views import APIView
 
 from . import __version__
 
@@ -195,6 +198,40 @@ class StrictEmailFieldScheme(OpenApiSerializerFieldExtension):
 
 
 
+def extend_schema(**kwargs: Any) -> Any:
+    """drf-spectacular's ``extend_schema`` for our views, built on ``AutoSchema`` whatever
+    ``REST_FRAMEWORK["DEFAULT_SCHEMA_CLASS"]`` says.
+
+    drf-spectacular builds each decorated method's schema class on the default schema class
+    when the decorator runs; left to DRF's own default, that class is DRF's ``AutoSchema``
+    and the served schema fails (a 500) for every decorated view, whatever the view's
+    ``schema`` attribute. Giving the method our class first makes it the base.
+    """
+    decorate = spectacular_extend_schema(**kwargs)
+
+    def decorator(function: Any) -> Any:
+        context = getattr(function, "kwargs", None)
+        if context is None:
+            function.kwargs = {"schema": AutoSchema}
+        else:
+            context.setdefault("schema", AutoSchema)
+        return decorate(function)
+
+    return decorator
+
+
+class SchemaGenerator(SpectacularSchemaGenerator):
+    """drf-spectacular's generator, which describes a project's own DRF view with
+    ``AutoSchema`` when the view kept DRF's schema class (the project set no
+    ``DEFAULT_SCHEMA_CLASS``), instead of failing the whole document."""
+
+    def create_view(self, callback: Any, method: str, request: Any = None) -> Any:
+        view = super().create_view(callback, method, request)
+        if isinstance(view, APIView) and not isinstance(view.schema, SpectacularAutoSchema):
+            self._set_schema_to_view(view, AutoSchema())
+        return view
+
+
 # What the served schema says about itself unless SPECTACULAR_SETTINGS says otherwise: a
 # title and a version (a client generator names its package after the title), and
 # separate request and response components (so a generated client never asks for
@@ -209,6 +246,7 @@ SCHEMA_DEFAULTS: dict[str, Any] = {
 
 
 def schema_settings() -> dict[str, Any]:
-    """``SCHEMA_DEFAULTS`` without the keys the project's ``SPECTACULAR_SETTINGS`` sets."""
+    """``SCHEMA_DEFAULTS``, each replaced by the project's ``SPECTACULAR_SETTINGS`` value
+    when it sets one (read here, at each request, like every setting of the app)."""
     project = getattr(settings, "SPECTACULAR_SETTINGS", None) or {}
-    return {key: value for key, value in SCHEMA_DEFAULTS.items() if key not in project}
+    return {key: project.get(key, value) for key, value in SCHEMA_DEFAULTS.items()}

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema, extend_schema_view
+from drf_spectacular.utils import extend_schema_view
 from rest_framework import status
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
@@ -10,7 +10,7 @@ from ...adapter import get_adapter
 from ...client import Client
 from ...parsers import StrictFormParser, StrictJSONParser
 from ...permissions import HasScope
-from ...schema import THROTTLED, error
+from ...schema import THROTTLED, error, extend_schema
 from ...services import accounts
 from ..serializers.accounts import (
     LoginFormSerializer,

@@ -7,7 +7,7 @@ and lifetime (see ``services.api_keys``).
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse
 from rest_framework import status
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
@@ -16,6 +16,7 @@ from rest_framework.response import Response
 from ...exceptions import NotFound
 from ...models import APIKey
 from ...permissions import HasScope
+from ...schema import extend_schema
 from ...services import api_keys
 from ..serializers.api_keys import (
     APIKeyCreatedSerializer,

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from ...authentication import session_token
 from ...client import Client
 from ...permissions import IsSessionAuthenticated
-from ...schema import THROTTLED, error
+from ...schema import THROTTLED, error, extend_schema
 from ...services import passwords
 from ..serializers.common import DetailSerializer, EmailRequestSerializer
 from ..serializers.passwords import ChangePasswordSerializer, ResetPasswordSerializer

@@ -4,8 +4,8 @@
 They need no setting: every ainative_auth view carries ``ainative_auth.schema.AutoSchema``
 itself, and the document's title, version and generator-friendly options come from
 ``ainative_auth.schema.SCHEMA_DEFAULTS`` unless ``SPECTACULAR_SETTINGS`` says otherwise.
-The project's own DRF views are in the document too (``configure()`` makes ``AutoSchema``
-their default schema class).
+The project's own DRF views are in the document too, described with ``AutoSchema`` (which
+``configure()`` also makes their default schema class).
 """
 
 from __future__ import annotations
@@ -13,16 +13,16 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
-from drf_spectacular.utils import extend_schema
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from ...schema import SCHEMA_DEFAULTS, AutoSchema, schema_settings
+from ...schema import SCHEMA_DEFAULTS, AutoSchema, SchemaGenerator, extend_schema, schema_settings
 
 
 class SchemaView(SpectacularAPIView):
     schema = AutoSchema()
+    generator_class = SchemaGenerator
 
     @property
     def custom_settings(self) -> dict[str, Any]:  # type: ignore[override]

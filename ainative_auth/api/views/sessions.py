@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 from django.db import connection
-from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -10,7 +9,7 @@ from ...authentication import session_token
 from ...client import Client
 from ...exceptions import NotFound, ServiceUnavailable
 from ...permissions import IsSessionAuthenticated
-from ...schema import THROTTLED, error
+from ...schema import THROTTLED, error, extend_schema
 from ...services import sessions
 from ..serializers.common import DetailSerializer, TokenResponseSerializer
 from ..serializers.sessions import (

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from rest_framework import status
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -18,6 +18,7 @@ from rest_framework.response import Response
 from ...authentication import AccessToken, JWTAuthentication
 from ...client import Client
 from ...permissions import IsSessionAuthenticated
+from ...schema import extend_schema
 from ...services import social
 from ..serializers.common import ErrorSerializer, TokenResponseSerializer
 from ..serializers.social import (

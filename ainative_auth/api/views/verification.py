@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from ...client import Client
-from ...schema import THROTTLED, error
+from ...schema import THROTTLED, error, extend_schema
 from ...services import verification
 from ..serializers.common import DetailSerializer, EmailRequestSerializer
 from ..serializers.verification import VerifyEmailSerializer
