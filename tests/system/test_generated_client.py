@@ -27,10 +27,13 @@ PASSWORD = "a long passphrase for the generated client"
 
 
 @pytest.fixture(scope="module")
-def client_package(live_server: Any, tmp_path_factory: pytest.TempPathFactory
-                   ) -> Iterator[ModuleType]:
+def client_package(live_server: Any, tmp_path_factory: pytest.TempPathFactory,
+                   django_db_blocker: Any) -> Iterator[ModuleType]:
     tmp_path = tmp_path_factory.mktemp("generated")
-    with urllib.request.urlopen(f"{live_server.url}/api/v1/schema?format=json") as answer:  # noqa: S310
+    # Generated once for the module, outside any test's database access; Django's
+    # request handling checks the live server's database connection at each request.
+    with django_db_blocker.unblock(), urllib.request.urlopen(  # noqa: S310
+            f"{live_server.url}/api/v1/schema?format=json") as answer:
         schema = json.load(answer)
     assert schema["info"]["title"] and schema["info"]["version"]
     document = tmp_path / "schema.json"
