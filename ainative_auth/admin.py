@@ -89,13 +89,34 @@ class APIKeyChangeForm(BaseAPIKeyForm):
 
 
 class APIKeyAddForm(BaseAPIKeyForm):
-    """The secret is generated on save (``services.api_keys.create_key``)."""
+    """The secret is generated on save (``services.api_keys.create_key``).
+
+    A key added with no scopes gets ``API_KEY_DEFAULT_SCOPES``; when that is full access
+    (``"*"``, the default: everything its owner can do), the form says so and asks for a
+    confirmation (the "Full access" box) rather than minting an all-powerful key for an
+    empty field.
+    """
+
+    full_access = forms.BooleanField(
+        required=False, label="Full access",
+        help_text="Tick to confirm a key without scopes: it may do everything its owner "
+                  "can.")
 
     class Meta(BaseAPIKeyForm.Meta):
-        fields = ["user", "name", "scopes", "expires_at", "throttle_rate",
+        fields = ["user", "name", "scopes", "full_access", "expires_at", "throttle_rate",
                   "require_signature", "public_key"]
-        help_texts = {"scopes": "Separated by commas or spaces; empty gives "
-                                "API_KEY_DEFAULT_SCOPES."}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        defaults = ", ".join(default_scopes()) or "none"
+        self.fields["scopes"].help_text = (
+            "Separated by commas or spaces, e.g. credits:read, keys:write. Empty gives "
+            f"API_KEY_DEFAULT_SCOPES ({defaults})"
+            + (": full access, which needs “Full access” ticked." if gives_full_access()
+               else "."))
+
+    def clean_full_access(self) -> bool:
+        return bool(self.cleaned_data.get("full_access"))
 
     def clean_expires_at(self) -> Any:
         value = self.cleaned_data.get("expires_at")
@@ -105,6 +126,12 @@ class APIKeyAddForm(BaseAPIKeyForm):
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
+        if ("scopes" in cleaned and cleaned["scopes"] is None and gives_full_access()
+                and not cleaned.get("full_access")):
+            self.add_error("scopes", forms.ValidationError(
+                "Without scopes this key gets full access (API_KEY_DEFAULT_SCOPES is "
+                "“*”): it may do everything its owner can. Enter the scopes it needs, or "
+                "tick “Full access” to confirm.", code="full_access_unconfirmed"))
         user = cleaned.get("user")
         limit = int(auth_settings.API_KEY_MAX_PER_USER or 0)
         # A friendly form error; create_key enforces the limit again, race-free.
@@ -114,6 +141,15 @@ class APIKeyAddForm(BaseAPIKeyForm):
                 code="api_key_limit_reached",
             )
         return cleaned
+
+
+def default_scopes() -> list[str]:
+    """What a key created without scopes gets (``API_KEY_DEFAULT_SCOPES``)."""
+    return [str(scope) for scope in auth_settings.API_KEY_DEFAULT_SCOPES or []]
+
+
+def gives_full_access() -> bool:
+    return "*" in default_scopes()
 
 
 class APIKeyStateFilter(admin.SimpleListFilter):
@@ -210,10 +246,11 @@ class APIKeyAdmin(admin.ModelAdmin):
             instance=obj,
         )
         # Shown once: the message is consumed by the next page and neither is stored.
+        access = " It has full access (scopes “*”)." if "*" in issued.key.scopes else ""
         messages.warning(
             request,
-            f"The API key “{obj.name}” was created. Copy it and its signing secret now, "
-            f"they will not be shown again: {issued.plaintext} — signing secret: "
+            f"The API key “{obj.name}” was created.{access} Copy it and its signing secret "
+            f"now, they will not be shown again: {issued.plaintext} — signing secret: "
             f"{issued.signing_secret}",
         )
 

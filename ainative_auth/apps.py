@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.contrib.admin import apps as admin_apps
 
 
 class AINativeAuthConfig(AppConfig):
@@ -6,6 +7,8 @@ class AINativeAuthConfig(AppConfig):
     label = "ainative_auth"
     verbose_name = "AINative auth"
     default_auto_field = "django.db.models.BigAutoField"
+    # The app config Django picks for "ainative_auth" (AdminConfig below is another).
+    default = True
 
     def ready(self) -> None:
         # Everything with a side effect on the process happens here, once the app registry
@@ -17,3 +20,14 @@ class AINativeAuthConfig(AppConfig):
         from .services import receivers  # noqa: F401
 
         delivery.install_process_hooks()
+
+
+class AdminConfig(admin_apps.AdminConfig):
+    """Django's admin whose login counts against the API's login limits and lockout: list
+    ``"ainative_auth.apps.AdminConfig"`` in ``INSTALLED_APPS`` instead of
+    ``"django.contrib.admin"`` (``ainative_auth.setup.configure`` does). Every ``ModelAdmin``
+    registered on ``admin.site`` lands on this site (Django's way to replace the default
+    admin site)."""
+
+    default = False
+    default_site = "ainative_auth.admin_site.ThrottledAdminSite"

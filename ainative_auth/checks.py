@@ -1,12 +1,20 @@
-"""System checks: unknown settings keys, bad rates and prefixes, missing backend, per-process
-caches."""
+"""System checks: what would otherwise fail late, at a request, or silently.
+
+Unknown settings keys and values of the wrong type, bad rates, caches and adapters that do
+not exist, a frontend URL links cannot be built from, argon2id not hashing, a login path
+nothing serves, an admin login outside the limits, mail that cannot leave, per-process
+caches. Each message names the fix; ``docs/settings.md`` lists every id.
+"""
 
 from __future__ import annotations
 
 import ipaddress
+import socket
+import warnings
 from typing import Any
 from urllib.parse import urlsplit
 
+import django
 from django.conf import settings
 from django.core.cache.backends.dummy import DummyCache
 from django.core.cache.backends.filebased import FileBasedCache
@@ -16,6 +24,7 @@ from django.utils.module_loading import import_string
 
 from .conf import DEFAULTS
 from .credentials.throttling import Rate
+from .setup import ARGON2ID_HASHER, AUTH_REQUIRED_MIDDLEWARE, CONSOLE_MAIL, THROTTLED_ADMIN
 
 
 @register(Tags.security)
@@ -33,7 +42,10 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list:
             problems.append(
                 Error(f"Unknown AINATIVE_AUTH setting {key!r}.", hint=hint, id="ainative_auth.E002")
             )
+    problems += _check_types(configured)
     rates = configured.get("THROTTLE_RATES", {}) or {}
+    if not isinstance(rates, dict):
+        rates = {}  # E008 said so
     for scope, rate in rates.items():
         if scope not in DEFAULTS["THROTTLE_RATES"]:
             problems.append(
@@ -43,11 +55,11 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list:
             )
         elif rate is not None:
             try:
-                Rate.parse(rate)
+                Rate.parse(str(rate))
             except ValueError as exc:
                 problems.append(Error(str(exc), id="ainative_auth.E004"))
     for key in ("LOGIN_LOCKOUT_RATE", "ACCOUNT_EXISTS_NOTICE_RATE"):
-        if configured.get(key) is not None:
+        if isinstance(configured.get(key), str):
             try:
                 Rate.parse(configured[key])
             except ValueError as exc:
@@ -68,6 +80,7 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list:
             )
         )
     problems.extend(_check_paths(configured))
+    problems.extend(_check_references(configured))
     return problems
 
 
@@ -81,8 +94,132 @@ def _check_prefixes(configured: dict) -> list:
             problems.append(Error(f"{key} must be an integer from 0 to {bits}, not {prefix!r}.",
                                   hint="A prefix length in bits: the per-IP limits count "
                                        "every address of that network as one client.",
-                                  id="ainative_auth.E008"))
+                                  id="ainative_auth.E012"))
     return problems
+
+
+# --- values of the wrong type ------------------------------------------------------------
+
+# What each key holds, for E008: (accepted types, how to say it, an example). Keys checked
+# by their own checks (rates, paths, JWT_ALGORITHM, OAUTH_REDIRECT_URIS) are not here.
+_SECONDS = ((int, float), "a number of seconds", "1800 (30 minutes)")
+_COUNT = ((int,), "a whole number", "100")
+_FLAG = ((bool,), "True or False", "True")
+_TEXT = ((str,), "a string", '"default"')
+_TEXTS = ((list, tuple), "a list of strings", '["credits:read"]')
+VALUE_TYPES: dict[str, tuple[tuple[type, ...], str, str]] = {
+    "ACCESS_TOKEN_LIFETIME": _SECONDS,
+    "REFRESH_TOKEN_LIFETIME": _SECONDS,
+    "SESSION_ABSOLUTE_LIFETIME": _SECONDS,
+    "REFRESH_REUSE_INTERVAL": _SECONDS,
+    "JWT_LEEWAY": _SECONDS,
+    "VERIFY_EMAIL_TOKEN_LIFETIME": _SECONDS,
+    "RESET_PASSWORD_TOKEN_LIFETIME": _SECONDS,
+    "API_KEY_ROTATION_OVERLAP": _SECONDS,
+    "API_KEY_LAST_USED_INTERVAL": _SECONDS,
+    "SIGNATURE_MAX_AGE": _SECONDS,
+    "OAUTH_STATE_LIFETIME": _SECONDS,
+    "OAUTH_TIMEOUT": _SECONDS,
+    "PASSWORD_MAX_LENGTH": _COUNT,
+    "NAME_MAX_LENGTH": _COUNT,
+    "TRUSTED_PROXY_COUNT": _COUNT,
+    "API_KEY_MAX_PER_USER": _COUNT,
+    "ALLOW_UNVERIFIED_LOGIN": _FLAG,
+    "SEND_MAIL_IN_BACKGROUND": _FLAG,
+    "OAUTH_REQUIRE_STATE": _FLAG,
+    "SIGNING_KEY": ((str, type(None)), "a string, or None", "None"),
+    "JWT_ISSUER": _TEXT,
+    "JWT_AUDIENCE": _TEXT,
+    "THROTTLE_CACHE": _TEXT,
+    "OAUTH_CACHE": _TEXT,
+    "ADAPTER": ((str,), "a dotted path", '"myproject.auth.Adapter"'),
+    "FRONTEND_URL": ((str,), "a URL", '"https://app.example.com"'),
+    "VERIFY_EMAIL_PATH": ((str,), "a path template with {token}", '"/verify?token={token}"'),
+    "RESET_PASSWORD_PATH": ((str,), "a path template with {token}", '"/reset?token={token}"'),
+    "LOGIN_LOCKOUT_RATE": ((str, type(None)), 'a rate such as "100/day", or None', "None"),
+    "ACCOUNT_EXISTS_NOTICE_RATE": ((str, type(None)), 'a rate such as "3/day", or None',
+                                   "None"),
+    "SIGNING_KEY_FALLBACKS": _TEXTS,
+    "API_KEY_DEFAULT_SCOPES": _TEXTS,
+    "THROTTLE_RATES": ((dict,), "a dict of rates by scope", '{"login": "10/minute"}'),
+}
+
+
+def _wrong_type(key: str, value: Any) -> bool:
+    types, _, _ = VALUE_TYPES[key]
+    if isinstance(value, bool) and bool not in types:
+        return True  # True is an int to Python, not a number of seconds to us
+    if not isinstance(value, types):
+        return True
+    checked: Any = value
+    if types in (_SECONDS[0], _COUNT[0]):
+        return bool(checked < 0)
+    if types == _TEXTS[0]:
+        return not all(isinstance(item, str) for item in checked)
+    if key in ("VERIFY_EMAIL_PATH", "RESET_PASSWORD_PATH"):
+        return "{token}" not in checked
+    return False
+
+
+def _check_types(configured: dict) -> list:
+    """E008: a value the app would choke on at a request (``"30m"`` for a lifetime: the
+    500 comes after the user row was written), said at start-up instead."""
+    problems = []
+    for key, value in configured.items():
+        if key in VALUE_TYPES and _wrong_type(key, value):
+            _, kind, example = VALUE_TYPES[key]
+            problems.append(Error(
+                f"AINATIVE_AUTH[{key!r}] is {value!r}; it must be {kind}.",
+                hint=f'For example "{key}": {example}.', id="ainative_auth.E008"))
+    rates = configured.get("THROTTLE_RATES")
+    for scope, rate in rates.items() if isinstance(rates, dict) else ():
+        if rate is not None and not isinstance(rate, str):
+            problems.append(Error(
+                f"THROTTLE_RATES[{scope!r}] is {rate!r}; it must be a rate such as "
+                '"10/minute", or None.', hint=f'For example "{scope}": "10/minute".',
+                id="ainative_auth.E008"))
+    return problems
+
+
+# --- what the settings name must exist ----------------------------------------------------
+
+def _check_references(configured: dict) -> list:
+    """E009 cache aliases, E010 the adapter, E011 the frontend URL."""
+    problems: list = []
+    caches = getattr(settings, "CACHES", {}) or {}
+    for key in ("THROTTLE_CACHE", "OAUTH_CACHE"):
+        alias = configured.get(key, DEFAULTS[key])
+        if isinstance(alias, str) and alias not in caches:
+            problems.append(Error(
+                f"AINATIVE_AUTH[{key!r}] names the cache {alias!r}, which is not in CACHES.",
+                hint=f"Use one of {', '.join(repr(a) for a in caches) or 'none'}, or add "
+                     f"{alias!r} to CACHES.", id="ainative_auth.E009"))
+    adapter = configured.get("ADAPTER", DEFAULTS["ADAPTER"])
+    if isinstance(adapter, str):
+        try:
+            import_string(adapter)
+        except ImportError as exc:
+            problems.append(Error(
+                f"AINATIVE_AUTH['ADAPTER'] {adapter!r} cannot be imported: {exc}",
+                hint="Give the dotted path of a subclass of "
+                     "ainative_auth.adapter.DefaultAdapter, e.g. 'myproject.auth.Adapter'.",
+                id="ainative_auth.E010"))
+    url = configured.get("FRONTEND_URL", DEFAULTS["FRONTEND_URL"])
+    if isinstance(url, str) and not _absolute_http_url(url):
+        problems.append(Error(
+            f"AINATIVE_AUTH['FRONTEND_URL'] {url!r} is not an absolute http(s) URL: the "
+            "links in verification and reset mail are built from it.",
+            hint="Give the scheme and the host, e.g. 'https://app.example.com'.",
+            id="ainative_auth.E011"))
+    return problems
+
+
+def _absolute_http_url(url: str) -> bool:
+    try:
+        parts = urlsplit(url)
+        return parts.scheme in ("http", "https") and bool(parts.hostname)
+    except ValueError:
+        return False
 
 
 def _check_paths(configured: dict) -> list:
@@ -221,3 +358,199 @@ def check_shared_caches(app_configs: Any = None, **kwargs: Any) -> list:
              "a server configuration to refuse several workers.",
         id="ainative_auth.W005",
     )]
+
+
+
+# --- password hashing -----------------------------------------------------------------------
+
+@register(Tags.security)
+def check_password_hashers(app_configs: Any = None, **kwargs: Any) -> list:
+    """W006: new passwords are not hashed with argon2id. W007: argon2 hashes are verified
+    by another hasher than ours (Django keeps the *last* hasher of each algorithm for
+    verifying), outside its bound on concurrent hashes."""
+    from django.contrib.auth.hashers import Argon2PasswordHasher
+
+    from .hashers import Argon2idPasswordHasher
+
+    hashers = []
+    for path in getattr(settings, "PASSWORD_HASHERS", []):
+        try:
+            hashers.append(import_string(path))
+        except ImportError:
+            return []  # Django reports an unknown hasher itself
+    problems = []
+    if hashers and not issubclass(hashers[0], Argon2idPasswordHasher):
+        problems.append(Warning(
+            f"New passwords are hashed with {hashers[0].__name__}, not argon2id: "
+            "PASSWORD_HASHERS does not start with ainative_auth's hasher.",
+            hint=f"Put {ARGON2ID_HASHER!r} first in PASSWORD_HASHERS (keep the others "
+                 "after it so older hashes still verify), or leave PASSWORD_HASHERS unset "
+                 "and call ainative_auth.setup.configure(globals()).",
+            id="ainative_auth.W006"))
+    argon2 = [h for h in hashers if issubclass(h, Argon2PasswordHasher)]
+    if argon2 and issubclass(argon2[0], Argon2idPasswordHasher) and not issubclass(
+            argon2[-1], Argon2idPasswordHasher):
+        problems.append(Warning(
+            f"{argon2[-1].__name__} is listed after ainative_auth's argon2id hasher, so it "
+            "verifies every argon2 hash (Django uses the last hasher of each algorithm), "
+            "outside the bound on concurrent hashes.",
+            hint=f"Remove {argon2[-1].__module__}.{argon2[-1].__name__} from "
+                 "PASSWORD_HASHERS: ainative_auth's hasher verifies every argon2 hash.",
+            id="ainative_auth.W007"))
+    return problems
+
+
+# --- a production project pointing its mail at localhost ------------------------------------
+
+@register(Tags.security)
+def check_frontend_url(app_configs: Any = None, **kwargs: Any) -> list:
+    """W008: DEBUG off, a host outside this machine allowed, and ``FRONTEND_URL`` on
+    loopback: every verification and reset link would point at the user's own machine."""
+    configured = getattr(settings, "AINATIVE_AUTH", None) or {}
+    url = configured.get("FRONTEND_URL", DEFAULTS["FRONTEND_URL"]) if isinstance(
+        configured, dict) else None
+    if settings.DEBUG or not isinstance(url, str) or not _absolute_http_url(url):
+        return []
+    served_elsewhere = [host for host in getattr(settings, "ALLOWED_HOSTS", [])
+                        if not _loopback(host.strip("[]").lstrip("."))]
+    if not _loopback(urlsplit(url).hostname or "") or not served_elsewhere:
+        return []
+    return [Warning(
+        f"FRONTEND_URL is {url!r} while DEBUG is off and ALLOWED_HOSTS allows "
+        f"{served_elsewhere[0]!r}: the links in verification and reset mail would point at "
+        "the user's own machine.",
+        hint="Set AINATIVE_AUTH['FRONTEND_URL'] to the address of your frontend, e.g. "
+             "'https://app.example.com'.",
+        id="ainative_auth.W008")]
+
+
+# --- what AuthRequiredMiddleware and the admin rely on ------------------------------------
+
+@register(Tags.urls)
+def check_login_path(app_configs: Any = None, **kwargs: Any) -> list:
+    """W009: browsers are sent to ``LOGIN_PATH`` and no URL serves it. W012: paths are
+    protected and the middleware that protects them is not installed."""
+    from django.urls import Resolver404, resolve
+
+    configured = getattr(settings, "AINATIVE_AUTH", None) or {}
+    if not isinstance(configured, dict) or not configured.get("PROTECTED_PATHS"):
+        return []
+    if AUTH_REQUIRED_MIDDLEWARE not in (getattr(settings, "MIDDLEWARE", []) or []):
+        return [Warning(
+            "PROTECTED_PATHS is set but AuthRequiredMiddleware is not in MIDDLEWARE: "
+            "nothing protects those paths.",
+            hint=f"Add {AUTH_REQUIRED_MIDDLEWARE!r} right after Django's "
+                 "AuthenticationMiddleware (configure(globals()) does).",
+            id="ainative_auth.W012")]
+    login_path = configured.get("LOGIN_PATH", DEFAULTS["LOGIN_PATH"])
+    if not isinstance(login_path, str) or not login_path.startswith("/"):
+        return []  # E006
+    try:
+        resolve(login_path)
+    except Resolver404:
+        return [Warning(
+            f"LOGIN_PATH {login_path!r} is served by no URL: browsers sent there to log "
+            "in would get a 404.",
+            hint="Include the pages (path('', include('ainative_auth.urls_pages')) serves "
+                 "/login), or set AINATIVE_AUTH['LOGIN_PATH'] to your own login page.",
+            id="ainative_auth.W009")]
+    except Exception:  # noqa: BLE001,S110 - a broken URLconf is Django's own check's to report
+        pass
+    return []
+
+
+@register(Tags.security)
+def check_admin_login(app_configs: Any = None, **kwargs: Any) -> list:
+    """W010: the Django admin's login is a second door to every staff password that the
+    API's login limits and lockout do not guard."""
+    from django.apps import apps
+
+    if not apps.is_installed("django.contrib.admin"):
+        return []
+    from django.contrib import admin
+
+    from .admin_site import ThrottledLoginMixin
+
+    if isinstance(admin.site, ThrottledLoginMixin):
+        return []
+    return [Warning(
+        "The Django admin's login is not behind the API's login limits and lockout: it is "
+        "a second way to guess staff passwords.",
+        hint=f"List {THROTTLED_ADMIN!r} instead of 'django.contrib.admin' in "
+             "INSTALLED_APPS (configure(globals()) does), or mix "
+             "ainative_auth.admin_site.ThrottledLoginMixin into your AdminSite.",
+        id="ainative_auth.W010")]
+
+
+# --- mail that cannot leave ---------------------------------------------------------------
+
+def smtp_server() -> tuple[str, int] | None:
+    """(host, port) of the default mailer when it is Django's SMTP backend, else None.
+    ``MAILERS["default"]`` on Django 6.1 and later when set, else ``EMAIL_*``."""
+    from django.core.mail.backends.smtp import EmailBackend as SMTPBackend
+
+    if django.VERSION >= (6, 1) and hasattr(settings, "MAILERS"):
+        mailer = (getattr(settings, "MAILERS", None) or {}).get("default") or {}
+        backend, options = mailer.get("BACKEND", ""), mailer.get("OPTIONS") or {}
+        host, port = options.get("host"), options.get("port")
+        default_port = 465 if options.get("use_ssl") else 587 if options.get("use_tls") else 25
+        port = port or default_port
+    else:
+        with warnings.catch_warnings():  # Django 6.1 deprecates EMAIL_*; reading is fine
+            warnings.simplefilter("ignore")
+            backend, host = settings.EMAIL_BACKEND, settings.EMAIL_HOST
+            port = settings.EMAIL_PORT
+    try:
+        backend_class = import_string(backend) if isinstance(backend, str) else None
+    except ImportError:
+        return None
+    if not (isinstance(backend_class, type) and issubclass(backend_class, SMTPBackend)):
+        return None
+    if not isinstance(host, str) or not host:
+        return None
+    return host, int(port)
+
+
+def _refuses(host: str, port: int, timeout: float) -> str | None:
+    """Why a TCP connection to ``host:port`` fails, or None when it opens."""
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return None
+    except OSError as exc:
+        return exc.strerror or type(exc).__name__
+
+
+def _mail_warning(host: str, port: int, reason: str) -> Warning:
+    setting = ("MAILERS['default']" if django.VERSION >= (6, 1) and hasattr(settings, "MAILERS")
+               else "EMAIL_HOST/EMAIL_PORT")
+    console = (f"MAILERS = {{'default': {{'BACKEND': {CONSOLE_MAIL!r}}}}}"
+               if django.VERSION >= (6, 1) else f"EMAIL_BACKEND = {CONSOLE_MAIL!r}")
+    return Warning(
+        f"Mail cannot be sent: the SMTP server {host}:{port} ({setting}) does not accept "
+        f"connections ({reason}). Verification and password-reset mail would be lost.",
+        hint=f"While developing, print mail to the console ({console}; configure(globals()) "
+             "does it when DEBUG is on and no mail setting is set); otherwise point the "
+             "mail settings at a server that accepts mail.",
+        id="ainative_auth.W011")
+
+
+@register()
+def check_mail(app_configs: Any = None, **kwargs: Any) -> list:
+    """W011: the SMTP server on this machine refuses connections (Django's default,
+    localhost:25, in a new project). Only loopback servers are tried here, where an answer
+    is immediate; ``check --deploy`` tries any server."""
+    server = smtp_server()
+    if server is None or not _loopback(server[0]):
+        return []
+    reason = _refuses(*server, timeout=1)
+    return [_mail_warning(*server, reason)] if reason else []
+
+
+@register(deploy=True)
+def check_mail_deploy(app_configs: Any = None, **kwargs: Any) -> list:
+    """W011 under ``check --deploy``: the SMTP server elsewhere refuses connections."""
+    server = smtp_server()
+    if server is None or _loopback(server[0]):
+        return []
+    reason = _refuses(*server, timeout=5)
+    return [_mail_warning(*server, reason)] if reason else []

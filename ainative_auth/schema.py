@@ -1,13 +1,14 @@
 """How the OpenAPI schema (drf-spectacular) describes our endpoints, so that a client
 generated from it behaves like the server.
 
-- ``AutoSchema`` (set ``REST_FRAMEWORK["DEFAULT_SCHEMA_CLASS"]`` to it, as the example
-  project does) adds the error answers an operation can give by its nature, each with
-  the error body: 503 everywhere (database or throttle cache down), 400 and 415 where
-  there is a body, 401 where credentials are needed, 429 where the API-key authenticator
-  runs (each key, and failed keys per IP, are throttled), 403 where a permission can
-  refuse an authenticated caller. Errors particular to one endpoint (404, 409, the
-  public flows' 429, ...) are in its ``extend_schema``, described with ``error()``.
+- ``AutoSchema`` (every ainative_auth view's schema class; ``configure()`` makes it the
+  project's ``REST_FRAMEWORK["DEFAULT_SCHEMA_CLASS"]`` too) adds the error answers an
+  operation can give by its nature, each with the error body: 503 everywhere (database
+  or throttle cache down), 400 and 415 where there is a body, 401 where credentials are
+  needed, 429 where the API-key authenticator runs (each key, and failed keys per IP,
+  are throttled), 403 where a permission can refuse an authenticated caller. Errors
+  particular to one endpoint (404, 409, the public flows' 429, ...) are in its
+  ``extend_schema``, described with ``error()``.
 - The API-key scheme is listed in an operation's ``security`` only when an API key can
   actually use it (see ``api_key_scopes``): logout, sessions and change-password answer
   a key with 403 ``session_required``, and views without a declared scope with 403
@@ -15,6 +16,16 @@ generated from it behaves like the server.
 - Request bodies that refuse unknown fields say ``additionalProperties: false``.
 - Email fields say ``format: email`` (ours are strict ``CharField``s, which drf-spectacular
   would describe as any string).
+- Operation ids are short verbs a generated client reads well (``register``, ``login``,
+  ``refresh_token``, ``get_me``, ``create_api_key``, ``github_callback``, ...), set with
+  ``extend_schema(operation_id=...)``; ``{provider}`` in one stands for the route's provider.
+  Descriptions are the ones written for the API's users, never a base class's docstring.
+
+Every ainative_auth view uses ``AutoSchema`` whatever ``REST_FRAMEWORK`` says, and the
+schema route (``GET schema`` wherever ``ainative_auth.urls`` is included,
+``api.views.schema``) serves the project's schema with ``SCHEMA_DEFAULTS``: a title, a
+version and the settings a client generator needs, under anything the project sets in
+``SPECTACULAR_SETTINGS``.
 """
 
 from __future__ import annotations
@@ -22,13 +33,19 @@ from __future__ import annotations
 from types import SimpleNamespace
 from typing import Any
 
+from django.conf import settings
 from drf_spectacular.extensions import (
     OpenApiAuthenticationExtension,
     OpenApiSerializerExtension,
     OpenApiSerializerFieldExtension,
 )
+from drf_spectacular.generators import SchemaGenerator as SpectacularSchemaGenerator
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
 from drf_spectacular.utils import OpenApiResponse
+from drf_spectacular.utils import extend_schema as spectacular_extend_schema
+from rest_framework.views import APIView
+
+from . import __version__
 
 ERROR_DESCRIPTIONS = {
     "400": "The body is malformed (`malformed_request`) or fails validation "
@@ -108,6 +125,20 @@ class AutoSchema(SpectacularAutoSchema):
                 codes.append("403")
         return codes
 
+    def get_description(self) -> str:  # type: ignore[override]
+        # What ``extend_schema(description=...)`` says (it overrides this), else the view
+        # class's own docstring; never one inherited from a base class, which speaks to the
+        # developers of the view, not to the API's users.
+        return self.view.__class__.__dict__.get("__doc__") or ""
+
+    def get_operation(self, *args: Any, **kwargs: Any) -> Any:
+        operation = super().get_operation(*args, **kwargs)
+        if operation and "{provider}" in operation.get("operationId", ""):
+            # One view class serves every provider's route (as_view(provider_id=...)).
+            operation["operationId"] = operation["operationId"].replace(
+                "{provider}", getattr(self.view, "provider_id", ""))
+        return operation
+
     def _get_response_bodies(self, direction: Any = "response") -> Any:
         responses = super()._get_response_bodies(direction)
         for code in self.standard_errors():
@@ -164,3 +195,58 @@ class StrictEmailFieldScheme(OpenApiSerializerFieldExtension):
     def map_serializer_field(self, auto_schema: Any, direction: Any) -> dict[str, Any]:
         schema = auto_schema._map_serializer_field(self.target, direction, bypass_extensions=True)
         return {**schema, "format": "email"}
+
+
+
+def extend_schema(**kwargs: Any) -> Any:
+    """drf-spectacular's ``extend_schema`` for our views, built on ``AutoSchema`` whatever
+    ``REST_FRAMEWORK["DEFAULT_SCHEMA_CLASS"]`` says.
+
+    drf-spectacular builds each decorated method's schema class on the default schema class
+    when the decorator runs; left to DRF's own default, that class is DRF's ``AutoSchema``
+    and the served schema fails (a 500) for every decorated view, whatever the view's
+    ``schema`` attribute. Giving the method our class first makes it the base.
+    """
+    decorate = spectacular_extend_schema(**kwargs)
+
+    def decorator(function: Any) -> Any:
+        context = getattr(function, "kwargs", None)
+        if context is None:
+            function.kwargs = {"schema": AutoSchema}
+        else:
+            context.setdefault("schema", AutoSchema)
+        return decorate(function)
+
+    return decorator
+
+
+class SchemaGenerator(SpectacularSchemaGenerator):
+    """drf-spectacular's generator, which describes a project's own DRF view with
+    ``AutoSchema`` when the view kept DRF's schema class (the project set no
+    ``DEFAULT_SCHEMA_CLASS``), instead of failing the whole document."""
+
+    def create_view(self, callback: Any, method: str, request: Any = None) -> Any:
+        view = super().create_view(callback, method, request)
+        if isinstance(view, APIView) and not isinstance(view.schema, SpectacularAutoSchema):
+            self._set_schema_to_view(view, AutoSchema())
+        return view
+
+
+# What the served schema says about itself unless SPECTACULAR_SETTINGS says otherwise: a
+# title and a version (a client generator names its package after the title), and
+# separate request and response components (so a generated client never asks for
+# read-only fields such as `id` in a request). The schema route leaves itself out.
+SCHEMA_DEFAULTS: dict[str, Any] = {
+    "TITLE": "AINative auth API",
+    "DESCRIPTION": "Accounts, JWT sessions, API keys, email verification, password reset "
+                   "and social login, served by django-ainative-auth.",
+    "VERSION": __version__,
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+
+
+def schema_settings() -> dict[str, Any]:
+    """``SCHEMA_DEFAULTS``, each replaced by the project's ``SPECTACULAR_SETTINGS`` value
+    when it sets one (read here, at each request, like every setting of the app)."""
+    project = getattr(settings, "SPECTACULAR_SETTINGS", None) or {}
+    return {key: project.get(key, value) for key, value in SCHEMA_DEFAULTS.items()}

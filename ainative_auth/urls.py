@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from .api.views import accounts, api_keys, passwords, sessions, social, verification
+from .api.views import accounts, api_keys, passwords, schema, sessions, social, verification
 from .providers import SUPPORTED
 
 app_name = "ainative_auth"
@@ -17,7 +17,7 @@ urlpatterns = [
     path("auth/sessions/<str:session_id>", sessions.SessionDetailView.as_view(),
          name="session-detail"),
     path("users/me", accounts.MeView.as_view(), name="me"),
-    path("auth/me", accounts.MeView.as_view(), name="auth-me"),
+    path("auth/me", accounts.AuthMeView.as_view(), name="auth-me"),
     path("auth/verify-email", verification.VerifyEmailView.as_view(), name="verify-email"),
     path("auth/resend-verification", verification.ResendVerificationView.as_view(),
          name="resend-verification"),
@@ -31,6 +31,10 @@ urlpatterns = [
     path("api-keys/<str:key_id>/rotate", api_keys.APIKeyRotateView.as_view(),
          name="api-key-rotate"),
     path("health", sessions.HealthView.as_view(), name="health"),
+    # The OpenAPI schema of the project's API (this app's endpoints and the project's own
+    # DRF views), and the same in Swagger UI.
+    path("schema", schema.SchemaView.as_view(), name="schema"),
+    path("schema/docs", schema.SchemaDocsView.as_view(), name="schema-docs"),
     path("auth/providers", social.ProvidersView.as_view(), name="social-providers"),
     path("auth/social-accounts", social.SocialAccountListView.as_view(),
          name="social-accounts"),

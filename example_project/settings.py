@@ -1,7 +1,9 @@
 """Settings of the example project: everything from the environment, safe defaults.
 
 Nothing to set up for a first run: SQLite, an in-process cache, mail to the console, and
-a SECRET_KEY generated once into a git-ignored file.
+a SECRET_KEY generated once into a git-ignored file. What ainative_auth itself needs (its
+apps, allauth's middleware, argon2id, the email login backend, allauth's settings) is
+added by ``configure(globals())`` at the end, as in any project.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ from typing import Any
 
 import dj_database_url
 import django
+
+from ainative_auth.setup import configure
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -63,21 +67,15 @@ DEBUG = env_bool("DEBUG", False)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]")
 FRONTEND_URL = os.environ.get("FRONTEND_URL", "http://localhost:3000").rstrip("/")
 
+# configure() below adds rest_framework, drf_spectacular, allauth (with the GitHub and
+# OpenID Connect providers) and ainative_auth, and makes the admin's login throttled.
 INSTALLED_APPS = [
-    "example_project.apps.AdminConfig",  # django.contrib.admin, throttled login
+    "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
-    "rest_framework",
-    "drf_spectacular",
-    "allauth",
-    "allauth.account",
-    "allauth.socialaccount",
-    "allauth.socialaccount.providers.github",
-    "allauth.socialaccount.providers.openid_connect",
-    "ainative_auth",
 ]
 
 MIDDLEWARE = [
@@ -88,12 +86,12 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
+    # configure() puts ainative_auth's AuthRequiredMiddleware right after this one (the
+    # seed's protectedPaths/loginPath: PROTECTED_PATHS below), and allauth's
+    # AccountMiddleware at the end.
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    # The seed's protectedPaths/loginPath: PROTECTED_PATHS below.
-    "ainative_auth.middleware.AuthRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "allauth.account.middleware.AccountMiddleware",
 ]
 
 ROOT_URLCONF = "example_project.urls"
@@ -165,15 +163,8 @@ if _cache_url:
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
-# argon2id first (parameters documented in ainative_auth.hashers); the others only verify
-# old hashes, which are upgraded on the next login.
-# Django picks the verifying hasher by algorithm name, the *last* listed one winning: listing
-# Django's Argon2PasswordHasher (also "argon2") after ours would verify every login outside
-# our concurrency bound. Ours verifies any argon2 hash, Django-default parameters included.
-PASSWORD_HASHERS = [
-    "ainative_auth.hashers.Argon2idPasswordHasher",
-    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
-]
+# PASSWORD_HASHERS (argon2id first) and AUTHENTICATION_BACKENDS (login by email, then the
+# admin's username login) come from configure().
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
@@ -181,11 +172,6 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-AUTHENTICATION_BACKENDS = [
-    "ainative_auth.backends.EmailBackend",
-    "django.contrib.auth.backends.ModelBackend",
-]
-
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True
@@ -216,26 +202,12 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["ainative_auth.parsers.StrictJSONParser"],
     "EXCEPTION_HANDLER": "ainative_auth.exceptions.exception_handler",
-    # drf-spectacular's, plus the error answers each operation can give (401/403/429/503).
-    "DEFAULT_SCHEMA_CLASS": "ainative_auth.schema.AutoSchema",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    # configure() adds DEFAULT_SCHEMA_CLASS: ainative_auth.schema.AutoSchema, which adds
+    # the error answers each operation can give (401/403/429/503) to the served schema.
 }
-SPECTACULAR_SETTINGS = {
-    "TITLE": "AINative auth API",
-    "DESCRIPTION": "Authentication API served by the ainative_auth Django app.",
-    "VERSION": "1",
-    "SERVE_INCLUDE_SCHEMA": False,
-    "COMPONENT_SPLIT_REQUEST": True,
-}
-
-# allauth keeps the verified-email records and social accounts; ainative_auth drives the
-# flows, so allauth's own rate limits are off (ours cover every endpoint).
-ACCOUNT_LOGIN_METHODS = {"email"}
-ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*"]
-ACCOUNT_UNIQUE_EMAIL = True
-ACCOUNT_EMAIL_VERIFICATION = "optional"
-ACCOUNT_RATE_LIMITS = False
-SOCIALACCOUNT_STORE_TOKENS = False
+# allauth's settings (login by email, its own rate limits off: ours cover every endpoint)
+# come from configure().
 
 _oauth_redirects = env_list("OAUTH_REDIRECT_URIS", f"{FRONTEND_URL}/auth/callback")
 AINATIVE_AUTH: dict[str, Any] = {
@@ -299,3 +271,6 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "loggers": {"ainative_auth": {"handlers": ["console"], "level": "INFO"}},
 }
+
+# What ainative_auth needs, added to the above (nothing above is replaced).
+configure(globals())

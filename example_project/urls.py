@@ -1,13 +1,13 @@
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView
 
 from .views import CreditsBalanceView, whoami
 
 urlpatterns = [
     path("admin/", admin.site.urls),
-    path("api/v1/schema", SpectacularAPIView.as_view(), name="schema"),
     path("api/v1/public/credits/balance", CreditsBalanceView.as_view(), name="credits-balance"),
+    # The API, its OpenAPI schema (api/v1/schema) and the schema in Swagger UI
+    # (api/v1/schema/docs).
     path("api/v1/", include("ainative_auth.urls")),
     # Behind AuthRequiredMiddleware (PROTECTED_PATHS has "/api/protected").
     path("api/protected/whoami", whoami, name="whoami"),

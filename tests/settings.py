@@ -7,13 +7,16 @@ import os
 
 import django
 
+import example_project.settings as example
 from example_project.settings import *  # noqa: F403
-from example_project.settings import AINATIVE_AUTH, PASSWORD_HASHERS
+from example_project.settings import AINATIVE_AUTH
 
 DEBUG = False
 # Static files are not what the suite tests (and WhiteNoise wants collectstatic first).
 MIDDLEWARE = [m for m in MIDDLEWARE if not m.startswith("whitenoise.")]  # noqa: F405
-PASSWORD_HASHERS = ["tests.hashers.FastArgon2idPasswordHasher", *PASSWORD_HASHERS]
+# The example's PASSWORD_HASHERS come from ainative_auth.setup.configure().
+PASSWORD_HASHERS = ["tests.hashers.FastArgon2idPasswordHasher",
+                    *vars(example)["PASSWORD_HASHERS"]]
 if django.VERSION >= (6, 1):
     MAILERS = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}
 else:

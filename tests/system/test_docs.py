@@ -149,10 +149,47 @@ def test_the_readme_has_the_quickstart_of_three_blocks() -> None:
     blocks = re.findall(r"^```(\w*)\n(.*?)^```$", quickstart, flags=re.M | re.S)
     assert [language for language, _ in blocks] == ["bash", "python", "python"]
     (_, install), (_, settings), (_, urls) = blocks
-    assert install.strip().startswith("pip install django-ainative-auth")
+    # Not on a package index: the line installs a checkout of this repository.
+    assert re.match(r"pip install \./django-ainative-auth\b", install.strip())
     assert settings.splitlines()[0] == "# settings.py"
     assert urls.splitlines()[0] == "# urls.py"
-    assert '"ainative_auth"' in settings and 'include("ainative_auth.urls")' in urls
+    assert "configure(globals())" in settings and 'include("ainative_auth.urls")' in urls
+
+
+def test_the_quickstart_adds_ten_lines_or_fewer() -> None:
+    quickstart = section(README, "## Quickstart")
+    blocks = re.findall(r"^```python\n(.*?)^```$", quickstart, flags=re.M | re.S)
+    code = [line for block in blocks for line in block.splitlines()
+            if line.strip() and not line.lstrip().startswith("#")]
+    assert len(code) <= 10, code
+
+
+def _snippets() -> list[tuple[str, str]]:
+    found = []
+    for path in [ROOT / "README.md", *PAGES]:
+        for block in re.findall(r"^```python\n(.*?)^```$", path.read_text(), flags=re.M | re.S):
+            found.append((relative(path), block))
+    return found
+
+
+# Settings a project already has (a new project's lists and dicts, and the ones configure()
+# makes): a snippet adds to them, never assigns them anew.
+PROJECT_SETTINGS = ("INSTALLED_APPS", "MIDDLEWARE", "AINATIVE_AUTH", "REST_FRAMEWORK",
+                    "AUTHENTICATION_BACKENDS", "PASSWORD_HASHERS", "SOCIALACCOUNT_PROVIDERS",
+                    "DATABASES", "TEMPLATES", "CACHES", "urlpatterns")
+
+
+@pytest.mark.parametrize(("where", "snippet"), _snippets(), ids=lambda v: v[:40])
+def test_no_snippet_replaces_a_list_or_dict_the_project_has(where: str, snippet: str) -> None:
+    for name in PROJECT_SETTINGS:
+        assert re.search(rf"^{name}\s*=(?!=)", snippet, flags=re.M) is None, (where, name)
+
+
+def test_every_check_id_is_in_the_checks_table() -> None:
+    ids = set(re.findall(r'id="(ainative_auth\.[EW]\d{3})"', (APP / "checks.py").read_text()))
+    table = section(page("settings.md"), "## System checks")
+    assert len(ids) >= 23
+    assert sorted(i for i in ids if f"| `{i}` |" not in table) == []
 
 
 def test_the_readme_keeps_the_two_set_up_commands() -> None:

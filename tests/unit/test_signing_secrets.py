@@ -256,7 +256,7 @@ def test_the_admin_shows_the_key_and_its_signing_secret_once(
     _, pem = new_ed25519()
     response = admin_client.post(ADD, {
         "user": alice.pk, "name": "ci", "scopes": "", "expires_at_0": "", "expires_at_1": "",
-        "throttle_rate": "", "require_signature": "on", "public_key": pem,
+        "throttle_rate": "", "require_signature": "on", "public_key": pem, "full_access": "on",
     }, follow=True)
     assert response.status_code == 200
     content = response.content.decode()

@@ -266,7 +266,7 @@ def test_only_the_ip_kinds_are_counted_per_network():
 
 def prefix_errors() -> list[str]:
     return [p.msg for p in check_settings()
-            if isinstance(p, Error) and p.id == "ainative_auth.E008"]
+            if isinstance(p, Error) and p.id == "ainative_auth.E012"]
 
 
 @pytest.mark.parametrize(("key", "value"), [

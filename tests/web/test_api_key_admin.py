@@ -55,11 +55,42 @@ def test_the_add_page_creates_a_key_and_shows_it_exactly_once(
         assert key.prefix in content
 
 
-def test_a_key_added_without_scopes_gets_the_default(
+def test_a_key_added_without_scopes_gets_the_default_once_full_access_is_confirmed(
     admin_client: Client, make_user: Any
 ) -> None:
-    add_key(admin_client, make_user())
+    response = add_key(admin_client, make_user(), full_access="on")
     assert APIKey.objects.get().scopes == ["*"]
+    assert "It has full access" in response.content.decode()
+
+
+def test_a_key_added_without_scopes_asks_to_confirm_full_access(
+    admin_client: Client, make_user: Any
+) -> None:
+    page = admin_client.get(ADD).content.decode()
+    assert "Full access" in page and "full access, which needs" in page
+
+    response = add_key(admin_client, make_user())
+
+    assert response.status_code == 200  # the form again
+    content = response.content.decode()
+    assert "Without scopes this key gets full access" in content
+    assert KEY_IN_PAGE.search(content) is None
+    assert APIKey.objects.count() == 0
+
+
+def test_a_key_with_scopes_needs_no_confirmation(
+    admin_client: Client, make_user: Any
+) -> None:
+    add_key(admin_client, make_user(), scopes="credits:read")
+    assert APIKey.objects.get().scopes == ["credits:read"]
+
+
+def test_narrow_default_scopes_need_no_confirmation(
+    admin_client: Client, make_user: Any, auth_settings: Any
+) -> None:
+    auth_settings(API_KEY_DEFAULT_SCOPES=["credits:read"])
+    add_key(admin_client, make_user())
+    assert APIKey.objects.get().scopes == ["credits:read"]
 
 
 def test_bad_scopes_rate_or_expiry_are_form_errors(admin_client: Client, make_user: Any) -> None:

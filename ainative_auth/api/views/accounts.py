@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema_view
 from rest_framework import status
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
@@ -10,7 +10,7 @@ from ...adapter import get_adapter
 from ...client import Client
 from ...parsers import StrictFormParser, StrictJSONParser
 from ...permissions import HasScope
-from ...schema import THROTTLED, error
+from ...schema import THROTTLED, error, extend_schema
 from ...services import accounts
 from ..serializers.accounts import (
     LoginFormSerializer,
@@ -27,6 +27,7 @@ from .base import AuthenticatedAPIView, BaseAPIView
 
 class RegisterView(BaseAPIView):
     @extend_schema(
+        operation_id="register",
         request=RegisterSerializer,
         responses={
             201: TokenResponseSerializer,
@@ -50,8 +51,10 @@ class LoginView(BaseAPIView):
     parser_classes = [StrictJSONParser, StrictFormParser]
 
     @extend_schema(
-        request={"application/json": LoginSerializer,
-                 "application/x-www-form-urlencoded": LoginFormSerializer},
+        operation_id="login",
+        # The form is described in words only: one body type per operation is what client
+        # generators handle (two make openapi-python-client emit a login that cannot import).
+        request={"application/json": LoginSerializer},
         responses={
             200: TokenResponseSerializer,
             401: error("`invalid_credentials`: one answer for an unknown address, a wrong "
@@ -61,9 +64,11 @@ class LoginView(BaseAPIView):
             429: error(THROTTLED),
         },
         summary="Log in with email and password",
-        description="JSON `{email, password}`, or the OAuth2 password form with the "
-                    "address as `username` (RFC 6749) or as `email` (one of them, not "
-                    "both). A key repeated in the form, like a duplicate JSON key, is 400 "
+        description="JSON `{email, password}`. Clients that post forms may send the "
+                    "OAuth2 password form instead (`application/x-www-form-urlencoded`) "
+                    "with the address as `username` (RFC 6749) or as `email` (one of "
+                    "them, not both) and `password`; the answer is the same. A key "
+                    "repeated in the form, like a duplicate JSON key, is 400 "
                     "`malformed_request`.",
     )
     def post(self, request: Request) -> Response:
@@ -81,12 +86,14 @@ class MeView(AuthenticatedAPIView):
     permission_classes = [IsAuthenticated, HasScope]
     required_scopes = {"GET": [], "PATCH": ["profile:write"]}
 
-    @extend_schema(responses={200: UserSerializer}, summary="The current user",
+    @extend_schema(operation_id="get_me",
+                   responses={200: UserSerializer}, summary="The current user",
                    description="Any valid API key of the user may read it.")
     def get(self, request: Request) -> Response:
         return Response(get_adapter().serialize_user(request.user))
 
-    @extend_schema(request=ProfileUpdateSerializer, responses={200: UserSerializer},
+    @extend_schema(operation_id="update_me",
+                   request=ProfileUpdateSerializer, responses={200: UserSerializer},
                    summary="Change the current user's name",
                    description="A partial update: `name` is optional, and `{}` changes "
                                "nothing (200). Any other field is 400 `validation_error`. "
@@ -96,3 +103,17 @@ class MeView(AuthenticatedAPIView):
         serializer.is_valid(raise_exception=True)
         user = accounts.update_profile(request.user, **serializer.validated_data)
         return Response(get_adapter().serialize_user(user))
+
+
+
+@extend_schema_view(
+    get=extend_schema(operation_id="get_me_at_auth_path",
+                      summary="The current user (the same as `GET users/me`)"),
+    patch=extend_schema(operation_id="update_me_at_auth_path",
+                        summary="Change the current user's name (the same as "
+                                "`PATCH users/me`)"),
+)
+class AuthMeView(MeView):
+    # `users/me` under the AINative API's other path, `auth/me`: the same view, with
+    # operation ids of its own so that a generated client has one function per path.
+    pass

@@ -9,7 +9,7 @@ and lifetime (see ``services.api_keys``).
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse
 from rest_framework import status
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
@@ -19,6 +19,7 @@ from ...authentication import AccessToken
 from ...exceptions import NotFound
 from ...models import APIKey
 from ...permissions import HasScope
+from ...schema import extend_schema
 from ...services import api_keys
 from ..serializers.api_keys import (
     APIKeyCreatedSerializer,
@@ -49,12 +50,14 @@ class BaseAPIKeyView(AuthenticatedAPIView):
 
 
 class APIKeyListView(BaseAPIKeyView):
-    @extend_schema(responses={200: APIKeySerializer(many=True), **ERRORS},
+    @extend_schema(operation_id="list_api_keys",
+                   responses={200: APIKeySerializer(many=True), **ERRORS},
                    summary="List this user's API keys (prefixes only, never the keys)")
     def get(self, request: Request) -> Response:
         return Response(APIKeySerializer(api_keys.list_keys(request.user), many=True).data)
 
     @extend_schema(
+        operation_id="create_api_key",
         request=APIKeyCreateSerializer,
         responses={201: APIKeyCreatedSerializer, 400: ErrorSerializer, 409: ErrorSerializer,
                    **ERRORS},
@@ -72,12 +75,14 @@ class APIKeyListView(BaseAPIKeyView):
 
 
 class APIKeyDetailView(BaseAPIKeyView):
-    @extend_schema(responses={200: APIKeySerializer, 404: ErrorSerializer, **ERRORS},
+    @extend_schema(operation_id="get_api_key",
+                   responses={200: APIKeySerializer, 404: ErrorSerializer, **ERRORS},
                    summary="One API key (prefix only)")
     def get(self, request: Request, key_id: str) -> Response:
         return Response(APIKeySerializer(self.get_key_or_404(request, key_id)).data)
 
     @extend_schema(
+        operation_id="update_api_key",
         request=APIKeyUpdateSerializer,
         responses={200: APIKeySerializer, 400: ErrorSerializer, 404: ErrorSerializer,
                    409: ErrorSerializer, **ERRORS},
@@ -91,7 +96,8 @@ class APIKeyDetailView(BaseAPIKeyView):
                                   acting_key=self.acting_key(request))
         return Response(APIKeySerializer(key).data)
 
-    @extend_schema(request=None, responses={204: None, 404: ErrorSerializer, **ERRORS},
+    @extend_schema(operation_id="revoke_api_key",
+                   request=None, responses={204: None, 404: ErrorSerializer, **ERRORS},
                    summary="Revoke an API key (effective on its next request)")
     def delete(self, request: Request, key_id: str) -> Response:
         key = self.get_key_or_404(request, key_id)
@@ -101,6 +107,7 @@ class APIKeyDetailView(BaseAPIKeyView):
 
 class APIKeyRotateView(BaseAPIKeyView):
     @extend_schema(
+        operation_id="rotate_api_key",
         request=None,
         responses={200: APIKeyCreatedSerializer, 404: ErrorSerializer, 409: ErrorSerializer,
                    **ERRORS},

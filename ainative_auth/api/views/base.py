@@ -16,15 +16,18 @@ from ...exceptions import InsufficientScope, LengthRequired, exception_handler
 from ...models import APIKey
 from ...parsers import StrictJSONParser
 from ...permissions import HasScope
+from ...schema import AutoSchema
 
 
 class BaseAPIView(APIView):
     """JSON in, JSON out, our error body, ``Cache-Control: no-store`` on every answer.
 
-    Authentication, permissions, parsers, renderers and throttles are set here rather than
-    taken from ``REST_FRAMEWORK``, so a project's defaults cannot weaken these endpoints.
+    Authentication, permissions, parsers, renderers, throttles and the schema class are set
+    here rather than taken from ``REST_FRAMEWORK``, so a project's defaults cannot weaken
+    these endpoints, and the served schema needs no setting.
     """
 
+    schema = AutoSchema()
     authentication_classes: list = []
     permission_classes: list = [AllowAny]
     parser_classes: list = [StrictJSONParser]

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from ...authentication import session_token
 from ...client import Client
 from ...permissions import IsSessionAuthenticated
-from ...schema import THROTTLED, error
+from ...schema import THROTTLED, error, extend_schema
 from ...services import passwords
 from ..serializers.common import DetailSerializer, EmailRequestSerializer
 from ..serializers.passwords import ChangePasswordSerializer, ResetPasswordSerializer
@@ -27,6 +26,7 @@ FORGOT_ANSWER = {
 
 class ForgotPasswordView(BaseAPIView):
     @extend_schema(
+        operation_id="forgot_password",
         request=EmailRequestSerializer,
         responses={200: DetailSerializer, **THROTTLE},
         summary="Mail a password-reset link",
@@ -42,6 +42,7 @@ class ForgotPasswordView(BaseAPIView):
 
 class ResetPasswordView(BaseAPIView):
     @extend_schema(
+        operation_id="reset_password",
         request=ResetPasswordSerializer,
         responses={200: DetailSerializer, **THROTTLE},
         summary="Set a new password with the token from the reset mail",
@@ -61,6 +62,7 @@ class ChangePasswordView(AuthenticatedAPIView):
     permission_classes = [IsSessionAuthenticated]
 
     @extend_schema(
+        operation_id="change_password",
         request=ChangePasswordSerializer,
         responses={200: DetailSerializer, **THROTTLE},
         summary="Change the password of the logged-in user",

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 from django.db import connection
-from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -10,7 +9,7 @@ from ...authentication import session_token
 from ...client import Client
 from ...exceptions import NotFound, ServiceUnavailable
 from ...permissions import IsSessionAuthenticated
-from ...schema import THROTTLED, error
+from ...schema import THROTTLED, error, extend_schema
 from ...services import sessions
 from ..serializers.common import DetailSerializer, TokenResponseSerializer
 from ..serializers.sessions import (
@@ -24,6 +23,7 @@ from .base import AuthenticatedAPIView, BaseAPIView
 
 class RefreshView(BaseAPIView):
     @extend_schema(
+        operation_id="refresh_token",
         request=RefreshSerializer,
         responses={
             200: TokenResponseSerializer,
@@ -47,7 +47,8 @@ class SessionAPIView(AuthenticatedAPIView):
 
 
 class LogoutView(SessionAPIView):
-    @extend_schema(request=None, responses={200: DetailSerializer},
+    @extend_schema(operation_id="logout",
+                   request=None, responses={200: DetailSerializer},
                    summary="Log out: revoke this session")
     def post(self, request: Request) -> Response:
         sessions.revoke_session(session_token(request).session, "logout")
@@ -55,7 +56,8 @@ class LogoutView(SessionAPIView):
 
 
 class LogoutAllView(SessionAPIView):
-    @extend_schema(request=None, responses={200: LogoutAllSerializer},
+    @extend_schema(operation_id="logout_all",
+                   request=None, responses={200: LogoutAllSerializer},
                    summary="Log out everywhere: revoke every session of this user")
     def post(self, request: Request) -> Response:
         count = sessions.revoke_all_sessions(request.user, "logout_all")
@@ -63,7 +65,8 @@ class LogoutAllView(SessionAPIView):
 
 
 class SessionListView(SessionAPIView):
-    @extend_schema(responses={200: SessionSerializer(many=True)},
+    @extend_schema(operation_id="list_sessions",
+                   responses={200: SessionSerializer(many=True)},
                    summary="List this user's live sessions")
     def get(self, request: Request) -> Response:
         data = SessionSerializer(
@@ -75,7 +78,8 @@ class SessionListView(SessionAPIView):
 
 
 class SessionDetailView(SessionAPIView):
-    @extend_schema(request=None,
+    @extend_schema(operation_id="revoke_session",
+                   request=None,
                    responses={204: None, 404: error("`not_found`: no such session of yours.")},
                    summary="Revoke one of this user's sessions")
     def delete(self, request: Request, session_id: str) -> Response:
@@ -85,7 +89,8 @@ class SessionDetailView(SessionAPIView):
 
 
 class HealthView(BaseAPIView):
-    @extend_schema(responses={200: HealthSerializer,
+    @extend_schema(operation_id="health",
+                   responses={200: HealthSerializer,
                               503: error("`service_unavailable`: the database is down.")},
                    summary="Liveness and database check")
     def get(self, request: Request) -> Response:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from rest_framework import status
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -18,6 +18,7 @@ from rest_framework.response import Response
 from ...authentication import AccessToken, JWTAuthentication, session_token
 from ...client import Client
 from ...permissions import IsSessionAuthenticated
+from ...schema import extend_schema
 from ...services import social
 from ..serializers.common import ErrorSerializer, TokenResponseSerializer
 from ..serializers.social import (
@@ -47,7 +48,8 @@ class ProviderView:
 
 
 class ProvidersView(BaseAPIView):
-    @extend_schema(responses={200: ProviderSerializer(many=True)},
+    @extend_schema(operation_id="list_providers",
+                   responses={200: ProviderSerializer(many=True)},
                    summary="The configured social-login providers")
     def get(self, request: Request) -> Response:
         return Response(social.list_providers(Client.of(request)))
@@ -60,6 +62,7 @@ class AuthorizeView(ProviderView, BaseAPIView):
     permission_classes = [AllowAny]
 
     @extend_schema(
+        operation_id="{provider}_authorize",
         parameters=[OpenApiParameter("redirect_uri", str, required=True,
                                      description="Exactly one of OAUTH_REDIRECT_URIS.")],
         responses={200: AuthorizationSerializer, **_errors(400, 401, 404, 429, 502, 503)},
@@ -81,6 +84,7 @@ class AuthorizeView(ProviderView, BaseAPIView):
 
 class CallbackView(ProviderView, BaseAPIView):
     @extend_schema(
+        operation_id="{provider}_callback",
         request=CallbackSerializer,
         responses={200: TokenResponseSerializer,
                    **_errors(400, 401, 403, 404, 409, 415, 429, 502, 503)},
@@ -104,6 +108,7 @@ class ConnectView(ProviderView, AuthenticatedAPIView):
     permission_classes = [IsSessionAuthenticated]
 
     @extend_schema(
+        operation_id="{provider}_connect",
         auth=SESSION_ONLY,
         request=CallbackSerializer,
         responses={201: SocialAccountSerializer, 200: SocialAccountSerializer,
@@ -127,7 +132,8 @@ class ConnectView(ProviderView, AuthenticatedAPIView):
 class SocialAccountListView(AuthenticatedAPIView):
     permission_classes = [IsSessionAuthenticated]
 
-    @extend_schema(auth=SESSION_ONLY,
+    @extend_schema(operation_id="list_social_accounts",
+                   auth=SESSION_ONLY,
                    responses={200: SocialAccountSerializer(many=True), **_errors(401, 403)},
                    summary="The logged-in user's connected provider accounts")
     def get(self, request: Request) -> Response:
@@ -138,7 +144,8 @@ class SocialAccountListView(AuthenticatedAPIView):
 class SocialAccountDetailView(AuthenticatedAPIView):
     permission_classes = [IsSessionAuthenticated]
 
-    @extend_schema(auth=SESSION_ONLY,
+    @extend_schema(operation_id="disconnect_social_account",
+                   auth=SESSION_ONLY,
                    request=None, responses={204: None, **_errors(401, 403, 404, 409)},
                    summary="Disconnect a provider account",
                    description="409 `last_login_method` when it is the user's only way to "

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from ...client import Client
-from ...schema import THROTTLED, error
+from ...schema import THROTTLED, error, extend_schema
 from ...services import verification
 from ..serializers.common import DetailSerializer, EmailRequestSerializer
 from ..serializers.verification import VerifyEmailSerializer
@@ -24,6 +23,7 @@ RESEND_ANSWER = {
 
 class VerifyEmailView(BaseAPIView):
     @extend_schema(
+        operation_id="verify_email",
         request=VerifyEmailSerializer,
         responses={200: DetailSerializer, **THROTTLE},
         summary="Verify an email address with the token from the mail",
@@ -39,6 +39,7 @@ class VerifyEmailView(BaseAPIView):
 
 class ResendVerificationView(BaseAPIView):
     @extend_schema(
+        operation_id="resend_verification",
         request=EmailRequestSerializer,
         responses={200: DetailSerializer, **THROTTLE},
         summary="Mail a new verification link",
