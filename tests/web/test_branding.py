@@ -14,7 +14,7 @@ from django.urls import reverse
 pytestmark = pytest.mark.django_db
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "ainative_auth" / "templates"
-PAGES = ["login"]
+PAGES = ["login", "forgot-password", "resend-verification", "reset-password", "verify-email"]
 
 
 def url(name: str) -> str:
@@ -92,5 +92,6 @@ def test_a_project_overrides_the_brand_block_once_for_every_page(
                         '{% block brand %}<b class="acme">Acme</b>{% endblock %}')
     settings.TEMPLATES = [{**settings.TEMPLATES[0], "DIRS": [str(tmp_path)]}]
 
-    for page in (html(Client().get(url("login"))), html(signed_in.get(url("dashboard")))):
+    for page in (html(Client().get(url("login"))), html(Client().get(url("forgot-password"))),
+                 html(signed_in.get(url("dashboard")))):
         assert brand_of(page) == '<b class="acme">Acme</b>'
