@@ -109,13 +109,17 @@ def resend_verification(request: HttpRequest) -> HttpResponse:
     )
 
 
+# A link page opened without its token: typed by hand, or reloaded after the page script
+# took the token out of the address bar. Nothing was checked, so nothing is said about it.
+NO_TOKEN = "This page needs the link from your email: open it again, or request a new one."
+
+
 def _link_page(request: HttpRequest, template: str, name: str, **context: Any) -> HttpResponse:
     """The GET of a mailed link: its form, with the token in a hidden field (the page
-    script then drops it from the address bar), or the bad-link sentence without one."""
+    script then drops it from the address bar), or the way to a new link without one."""
     token = request.GET.get("token", "")
     if not token:
-        return _render(request, template, status=400,
-                       errors={"token": str(EmailTokenInvalid.default_detail)}, **context)
+        return _render(request, template, status=400, errors={"token": NO_TOKEN}, **context)
     return _render(request, template, token=token,
                    replace_url=reverse(f"ainative_auth_pages:{name}"), **context)
 
