@@ -185,6 +185,10 @@ class APIKeyAdmin(admin.ModelAdmin):
     readonly_fields = ["prefix", "user", "state_label", "created_at", "last_used_at",
                        "last_used_ip", "rotated_at", "revoked_at"]
 
+    class Media:
+        # The key list fits every screen: columns wrap, and rows become cards on a phone.
+        css = {"all": ["ainative_auth/admin.css"]}
+
     # --- columns ------------------------------------------------------------------
     @admin.display(description="owner", ordering="user")
     def owner(self, key: APIKey) -> str:

@@ -114,6 +114,11 @@ DEFAULTS: dict[str, Any] = {
     "PUBLIC_PATHS": [],
     # Where a browser without credentials is sent (with ?next=<path>); never protected.
     "LOGIN_PATH": "/login",
+    # The product's name on the pages (header, login card, page titles).
+    "SITE_NAME": "Account",
+    # The pages' logo: a static file path ("myapp/logo.svg") or a URL on this site or on
+    # STATIC_URL's origin; None shows the first letter of SITE_NAME instead.
+    "SITE_LOGO": None,
     # Cache alias for OAuth state (with its PKCE verifier and nonce), used codes, and the
     # providers' discovery documents and keys; shared by all processes in production.
     "OAUTH_CACHE": "default",

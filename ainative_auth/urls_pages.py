@@ -1,14 +1,15 @@
 """The pages, mounted apart from the API (an API-only project simply leaves them out)::
 
-    path("", include("ainative_auth.urls_pages")),     # /login, /dashboard, /logout
+    path("", include("ainative_auth.urls_pages")),     # /login, /dashboard, /logout, ...
 
-Their paths are fixed relative to where they are included; set ``LOGIN_PATH`` to match if
-you include them under a prefix.
+Their paths are fixed relative to where they are included; set ``LOGIN_PATH`` (and
+``RESET_PASSWORD_PATH`` / ``VERIFY_EMAIL_PATH``, when the mailed links should land on these
+pages) to match if you include them under a prefix.
 """
 
 from django.urls import path
 
-from .web import dashboard, login, social
+from .web import account, dashboard, login, social
 
 app_name = "ainative_auth_pages"
 
@@ -17,6 +18,10 @@ urlpatterns = [
     path("login/<slug:provider>", social.social_start, name="social-start"),
     path("login/<slug:provider>/callback", social.social_callback, name="social-callback"),
     path("logout", login.logout_page, name="logout"),
+    path("forgot-password", account.forgot_password, name="forgot-password"),
+    path("reset-password", account.reset_password, name="reset-password"),
+    path("resend-verification", account.resend_verification, name="resend-verification"),
+    path("verify-email", account.verify_email, name="verify-email"),
     path("dashboard", dashboard.dashboard, name="dashboard"),
     path("dashboard/keys", dashboard.create_key, name="create-key"),
     path("dashboard/keys/<str:key_id>/rotate", dashboard.rotate_key, name="rotate-key"),

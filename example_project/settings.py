@@ -65,7 +65,11 @@ def parse_throttle_rates(text: str) -> dict[str, str | None]:
 SECRET_KEY = load_secret_key()
 DEBUG = env_bool("DEBUG", False)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]")
-FRONTEND_URL = os.environ.get("FRONTEND_URL", "http://localhost:3000").rstrip("/")
+# Where mailed links point. Without a frontend, this site itself: its /reset-password and
+# /verify-email pages answer the links.
+FRONTEND_URL = os.environ.get(
+    "FRONTEND_URL", f"http://localhost:{os.environ.get('PORT', '8000')}"
+).rstrip("/")
 
 # configure() below adds rest_framework, drf_spectacular, allauth (with the GitHub and
 # OpenID Connect providers) and ainative_auth, and makes the admin's login throttled.

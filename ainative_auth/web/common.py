@@ -18,11 +18,12 @@ NOTICE_KEY = "_ainative_notice"
 
 def csp() -> str:
     static = str(settings.STATIC_URL or "")
-    # A STATIC_URL on another origin (a CDN) must be allowed to serve the CSS and JS too.
+    # A STATIC_URL on another origin (a CDN) must be allowed to serve the CSS and JS too
+    # (and a SITE_LOGO among the static files).
     origin = "/".join(static.split("/")[:3]) if static.startswith(("https://", "http://")) else ""
     assets = f"'self' {origin}".strip()
     return (
-        f"default-src 'self'; script-src {assets}; style-src {assets}; img-src 'self' data:; "
+        f"default-src 'self'; script-src {assets}; style-src {assets}; img-src {assets} data:; "
         "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; "
         "object-src 'none'"
     )

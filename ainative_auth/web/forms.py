@@ -18,8 +18,12 @@ from rest_framework import serializers
 from .. import clock
 from ..api.serializers.accounts import LoginSerializer
 from ..api.serializers.api_keys import APIKeyCreateSerializer
+from ..api.serializers.common import EmailRequestSerializer
+from ..api.serializers.passwords import ResetPasswordSerializer
 from ..api.serializers.social import CodeField
+from ..api.serializers.verification import VerifyEmailSerializer
 from ..credentials.keys import split_scopes_text
+from ..exceptions import EmailTokenInvalid
 
 # The create form's expiry choices: (value, label, days).
 EXPIRY_CHOICES: list[tuple[str, str, int | None]] = [
@@ -34,6 +38,7 @@ _MISSING_MESSAGES = {
     "email": "Enter your email address.",
     "password": "Enter your password.",
     "name": "Give the key a name.",
+    "new_password": "Enter a new password.",
 }
 
 
@@ -102,3 +107,34 @@ def read_new_key(post: QueryDict) -> FormResult:
     if lifetime is not None:
         body["expires_at"] = (clock.now() + timedelta(days=lifetime)).isoformat()
     return _validate(APIKeyCreateSerializer(data=body))
+
+
+def read_email(post: QueryDict) -> FormResult:
+    """``email`` through ``EmailRequestSerializer``, as ``auth/forgot-password`` and
+    ``auth/resend-verification`` read it."""
+    return _validate(EmailRequestSerializer(data={"email": post.get("email", "")}))
+
+
+def _token_errors_for_the_form(result: FormResult) -> FormResult:
+    # The token rides in a hidden field: a malformed one is about the link, not something
+    # the user can type, and is told with the one sentence of a bad token, like an expired
+    # or used one (EmailTokenInvalid), under "token".
+    if "token" in result.errors:
+        result.errors["token"] = str(EmailTokenInvalid.default_detail)
+    return result
+
+
+def read_password_reset(post: QueryDict) -> FormResult:
+    """``token`` (hidden) and ``new_password`` through ``ResetPasswordSerializer``, the
+    body of ``auth/reset-password``."""
+    return _token_errors_for_the_form(_validate(ResetPasswordSerializer(data={
+        "token": post.get("token", ""), "new_password": post.get("new_password", ""),
+    })))
+
+
+def read_email_token(post: QueryDict) -> FormResult:
+    """``token`` (hidden) through ``VerifyEmailSerializer``, the body of
+    ``auth/verify-email``."""
+    return _token_errors_for_the_form(_validate(VerifyEmailSerializer(data={
+        "token": post.get("token", ""),
+    })))
