@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 
 from .. import clock
@@ -31,6 +30,7 @@ from ..exceptions import APIKeyLimitReached, Conflict, Forbidden, InsufficientSc
 from ..models import APIKey, RefreshSession
 from ..permissions import scopes_grant
 from ..signals import api_key_created, api_key_revoked, api_key_rotated
+from ..users import lock_user
 from .verification import lock_for_new_credential
 
 
@@ -129,10 +129,7 @@ def create_key(
     with transaction.atomic():
         # Lock the owner's row: concurrent creations for one user queue here, so the count
         # cannot go stale between it and the INSERT (the limit holds under concurrency).
-        list(
-            get_user_model()._default_manager.select_for_update()
-            .filter(pk=user.pk).values_list("pk", flat=True)
-        )
+        lock_user(user)
         if limit > 0 and live_keys(user, now).count() >= limit:
             raise APIKeyLimitReached()
         for attempt in range(3):

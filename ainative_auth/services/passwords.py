@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from typing import Any, NoReturn
 
-from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from .. import clock
@@ -21,6 +20,7 @@ from ..users import (
     check_password_policy,
     email_of,
     find_user_by_email,
+    lock_user,
     may_authenticate,
     save_password,
     stand_in_user,
@@ -94,9 +94,7 @@ def reset_password(token: str, new_password: str, *, client: Client = NO_CLIENT)
     if user is None:
         _token_failed(token)
     with transaction.atomic():
-        locked = (
-            get_user_model()._default_manager.select_for_update().filter(pk=user.pk).first()
-        )
+        locked = lock_user(user)
         if (
             locked is None
             or not _may_reset(locked)

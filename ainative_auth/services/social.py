@@ -31,7 +31,6 @@ import unicodedata
 from typing import Any
 
 from allauth.socialaccount.models import SocialAccount
-from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 
@@ -59,6 +58,7 @@ from ..users import (
     email_of,
     email_taken,
     find_user_by_email,
+    lock_user,
     may_authenticate,
     save_password,
 )
@@ -208,7 +208,9 @@ def _link(identity: Identity, local: Any) -> Any:
         with transaction.atomic():
             # The row lock queues concurrent claims of one account; the verified state is
             # read again under it.
-            locked = get_user_model()._default_manager.select_for_update().get(pk=local.pk)
+            locked = lock_user(local)
+            if locked is None:
+                raise _Raced()  # deleted meanwhile: decide again on what is there now
             claimed = not address_verified(locked.pk, email_of(locked))
             if claimed:
                 _take_over(locked, identity.provider)
@@ -348,7 +350,9 @@ def disconnect(user: Any, account_id: str) -> None:
     with transaction.atomic():
         # Two concurrent removals of a user's last two identities queue on this lock, so
         # the second sees the first one gone.
-        locked = get_user_model()._default_manager.select_for_update().get(pk=user.pk)
+        locked = lock_user(user)
+        if locked is None:
+            raise NotFound("No such social account.")
         account = SocialAccount.objects.filter(pk=int(account_id), user=locked).first()
         if account is None:
             raise NotFound("No such social account.")

@@ -10,7 +10,6 @@ import logging
 from typing import Any
 
 from allauth.account.models import EmailAddress
-from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 
 from ..adapter import get_adapter
@@ -26,6 +25,7 @@ from ..users import (
     address_verified,
     email_of,
     find_user_by_email,
+    lock_user,
     may_authenticate,
     stand_in_user,
 )
@@ -110,8 +110,7 @@ def lock_for_new_credential(user: Any, *, via: RefreshSession | APIKey | None) -
     let it through; its revoked session (or key) does not. So no credential is ever added
     after the reset that should have removed it.
     """
-    list(get_user_model()._default_manager.select_for_update()
-         .filter(pk=user.pk).values_list("pk", flat=True))
+    lock_user(user)
     check_may_add_credentials(user)
     if isinstance(via, RefreshSession) and not RefreshSession.objects.filter(
         pk=via.pk
