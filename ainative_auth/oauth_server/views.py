@@ -287,6 +287,10 @@ def _token(request: HttpRequest) -> HttpResponse:
         return _oauth_error("unsupported_grant_type", "This grant type is not supported.")
     presented = (services.before_refresh(request.POST.get("refresh_token"))
                  if grant_type == "refresh_token" else None)
+    if presented is not None and presented.row is not None:
+        # The library learns the refresh token's resources only after it has minted the
+        # new access token; without them here its `aud` would fall back to the default.
+        ctx.granted_resources = presented.row.get_resources()
     try:
         headers, body, status = get_server().create_token_response(*extract_params(request))
     except errors.OAuth2Error as exc:
