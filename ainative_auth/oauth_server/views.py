@@ -9,6 +9,7 @@ refresh-token reuse detection, our throttles.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlparse, urlunparse
 
@@ -313,10 +314,25 @@ def register(request: HttpRequest) -> HttpResponse:
         throttling.hit("oauth", "register", get_adapter().get_client_ip(request))
     except APIException as exc:
         return _api_error(exc)
+    _public_by_default(request)
     with context.request_context(request):
         response = library_views.client_registration(request)
     response["Cache-Control"] = "no-store"
     return response
+
+
+def _public_by_default(request: HttpRequest) -> None:
+    """A client that names no ``token_endpoint_auth_method`` (the MCP SDK's default) is
+    registered as the public client it is (RFC 7591 3.2.1 lets the server choose the
+    value and return it), instead of RFC 7591's default ``client_secret_basic``, which
+    only an administrator hands out here."""
+    try:
+        data = json.loads(request.body)
+    except ValueError:
+        return
+    if isinstance(data, dict) and "token_endpoint_auth_method" not in data:
+        data["token_endpoint_auth_method"] = "none"
+        request._body = json.dumps(data).encode()  # the library reads request.body
 
 
 @csrf_exempt

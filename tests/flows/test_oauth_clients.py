@@ -44,9 +44,17 @@ def test_a_public_loopback_client_registers_and_may_ask_every_scope(api: APIClie
     assert {"mcp", "credits:read"} <= set(body["scope"].split())
 
 
+def test_a_client_naming_no_auth_method_is_registered_public(api: APIClient) -> None:
+    response = register(api, redirect_uris=["http://127.0.0.1:9999/cb"])
+    assert response.status_code == 201, response.content
+    assert response.json()["token_endpoint_auth_method"] == "none"
+    assert "client_secret" not in response.json()
+
+
 @pytest.mark.parametrize("metadata", [
     {"redirect_uris": ["https://app.example.com/cb"], "token_endpoint_auth_method": "none"},
-    {"redirect_uris": ["http://127.0.0.1/cb"]},  # confidential by default
+    {"redirect_uris": ["http://127.0.0.1/cb"],
+     "token_endpoint_auth_method": "client_secret_basic"},
     {"redirect_uris": ["http://127.0.0.1/cb"], "token_endpoint_auth_method": "none",
      "application_type": "web"},
     {"redirect_uris": ["http://127.0.0.1/cb"], "token_endpoint_auth_method": "none",
