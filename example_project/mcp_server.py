@@ -143,7 +143,8 @@ def _challenge(error: str | None = None, scopes: list[str] | None = None) -> str
     if error:
         parts.append(f'error="{error}"')
     parts.append(f'scope="{" ".join(scopes or [BASE_SCOPE])}"')
-    parts.append(f'resource_metadata="{resources.absolute("/.well-known/oauth-protected-resource" + PATH)}"')
+    document = resources.absolute("/.well-known/oauth-protected-resource" + PATH)
+    parts.append(f'resource_metadata="{document}"')
     return "Bearer " + ", ".join(parts)
 
 

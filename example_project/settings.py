@@ -356,4 +356,5 @@ IDP_OIDC_DCR_ENABLED = True
 IDP_OIDC_DCR_REQUIRES_INITIAL_ACCESS_TOKEN = False
 # Our throttles (the `oauth` scope) govern the OAuth endpoints, not allauth's own.
 IDP_OIDC_RATE_LIMITS = False
-IDP_OIDC_INTROSPECTION_CROSS_CLIENT_ALLOWED = True  # resource servers introspect any client's tokens
+# Resource servers (confidential clients) may introspect any client's tokens.
+IDP_OIDC_INTROSPECTION_CROSS_CLIENT_ALLOWED = True

@@ -39,7 +39,7 @@ from ..adapter import get_adapter
 from ..conf import auth_settings
 from ..credentials import browser_session, throttling
 from ..exceptions import NotFound, exception_handler
-from ..web.common import dashboard_url, notify, page, redirect, signed_in
+from ..web.common import csp, dashboard_url, notify, page, redirect, signed_in
 from . import resources, services
 from .server import get_server
 
@@ -197,7 +197,7 @@ def _ask(request: HttpRequest) -> HttpResponse:
         {"scopes": scopes, "info": _plain(info), "resources": targets, "user": str(user.pk)},
         salt=CONSENT_SALT)
     descriptions = dict(auth_settings.OAUTH_SERVER_SCOPES)
-    return render(request, "ainative_auth/oauth_server/consent.html", {
+    response = render(request, "ainative_auth/oauth_server/consent.html", {
         "signed_in_user": user,
         "client_name": client.name or client.id,
         "client_id": client.id,
@@ -207,6 +207,18 @@ def _ask(request: HttpRequest) -> HttpResponse:
         "signed_request": signed,
         "action": request.get_full_path(),
     })
+    # "Allow" and "Deny" post here, then redirect to the client: browsers hold that
+    # redirect to the page's form-action too, so it names the client's redirect origin.
+    response["Content-Security-Policy"] = csp().replace(
+        "form-action 'self'", f"form-action 'self' {_origin(redirect_uri)}")
+    return response
+
+
+def _origin(uri: str) -> str:
+    parsed = urlparse(uri)
+    if parsed.scheme in ("http", "https"):
+        return f"{parsed.scheme}://{parsed.netloc}"
+    return f"{parsed.scheme}:"
 
 
 def _plain(info: dict[str, Any]) -> dict[str, Any]:

@@ -43,7 +43,7 @@ PUBLIC_SURFACE = {
     "parsers", "permissions", "schema", "signals", "urls", "urls_pages", "users",
 }
 ROOMS = {"api", "credentials", "management", "migrations", "outbox", "providers", "services",
-         "web", "static", "templates"}
+         "web", "static", "templates", "oauth_server"}
 
 
 def test_the_package_root_holds_only_the_public_surface() -> None:
