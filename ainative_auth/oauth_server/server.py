@@ -86,7 +86,11 @@ class OAuthServerValidator(OAuthLibRequestValidator):
             return False
         if grant_type == Client.GrantType.CLIENT_CREDENTIALS:
             owner = client.owner
-            return owner is not None and may_authenticate(owner)
+            if owner is None or not may_authenticate(owner):
+                return False
+            # The machine client acts for its owner: the token (its `sub` and its row) is
+            # the owner's, so revoking, deactivating and listing work as for a person's.
+            request.user = owner
         return True
 
     def client_authentication_required(self, request: Request, *args: Any,

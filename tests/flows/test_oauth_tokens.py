@@ -176,3 +176,27 @@ def test_introspection_for_a_confidential_client(alice: Any, app: Any,
     assert body["active"] is True and body["client_id"] == app.id
     unauth = api.post(reverse("ainative_oauth:introspect"), {"token": access})
     assert unauth.status_code == 401
+
+
+def test_key_rotation_publishes_both_keys_and_retiring_the_old_ends_its_tokens(
+        alice: Any, app: Any, api: APIClient, settings: Any) -> None:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    old = settings.IDP_OIDC_PRIVATE_KEYS
+    access = grant_tokens(api, app)["access_token"]
+    new_pem = rsa.generate_private_key(public_exponent=65537, key_size=2048).private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption()).decode()
+    # Rotation, step 1: the new key signs (issued later), the old one still verifies.
+    settings.IDP_OIDC_PRIVATE_KEYS = [*old, {"pem": new_pem, "issued_at": "2099-01-01T00:00:00"}]
+    keys = api.get(reverse("ainative_oauth:jwks")).json()["keys"]
+    assert len(keys) == 2
+    assert authenticate_oauth_token(access, "/mcp")[0] == alice
+    # Step 2: the old key is retired; tokens it signed stop at once.
+    settings.IDP_OIDC_PRIVATE_KEYS = [{"pem": new_pem}]
+    with pytest.raises(TokenInvalid):
+        authenticate_oauth_token(access, "/mcp")
+    fresh = grant_tokens(api, app, scope="mcp credits:read")["access_token"]
+    assert authenticate_oauth_token(fresh, "/mcp")[0] == alice
+    assert len(api.get(reverse("ainative_oauth:jwks")).json()["keys"]) == 1
