@@ -51,9 +51,25 @@ def check_public_host(url: str) -> None:
     if auth_settings.OAUTH_SERVER_CIMD_ALLOW_PRIVATE_ADDRESSES:
         return
     for address in _addresses(parsed.hostname, parsed.port or 443):
-        ip = ipaddress.ip_address(address.split("%", 1)[0])
-        if not ip.is_global or ip.is_multicast:
+        if not is_public(ipaddress.ip_address(address.split("%", 1)[0])):
             raise ValidationError("The metadata document's host is not a public address.")
+
+
+NAT64 = ipaddress.ip_network("64:ff9b::/96")
+
+
+def is_public(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    """``is_global``, also for IPv4 addresses wrapped in IPv6 (mapped ``::ffff:0:0/96``,
+    NAT64 ``64:ff9b::/96``, 6to4, Teredo), which older Pythons judge by the wrapper."""
+    if ip.is_multicast:
+        return False
+    if isinstance(ip, ipaddress.IPv6Address):
+        embedded = [ip.ipv4_mapped, ip.sixtofour, *(ip.teredo or ())]
+        if ip in NAT64:
+            embedded.append(ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF))
+        if any(v4 is not None and not v4.is_global for v4 in embedded):
+            return False
+    return ip.is_global
 
 
 def fetch_metadata(client_id: str) -> Any:

@@ -169,9 +169,9 @@ def authorize(request: HttpRequest) -> HttpResponse:
 def _ask(request: HttpRequest) -> HttpResponse:
     found = browser_session.current(request)
     if found is None:
-        response = HttpResponseRedirect(browser_session.login_url(request.get_full_path()))
-        response["Cache-Control"] = "no-store"
-        return response
+        to_login = HttpResponseRedirect(browser_session.login_url(request.get_full_path()))
+        to_login["Cache-Control"] = "no-store"
+        return to_login
     user, _ = found
     try:
         scopes, info = get_server().validate_authorization_request(*extract_params(request))

@@ -122,7 +122,9 @@ def test_metadata_documents_are_https_only_and_public_addresses_only(
     monkeypatch.setattr(requests, "get", lambda *a, **k: pytest.fail("fetched"))
     for url in ("http://example.com/client.json", "https://127.0.0.1/client.json",
                 "https://localhost/client.json", "https://10.0.0.1/client.json",
-                "https://[::1]/client.json", "https://169.254.169.254/latest"):
+                "https://[::1]/client.json", "https://169.254.169.254/latest",
+                "https://[::ffff:127.0.0.1]/client.json", "https://[64:ff9b::a00:1]/x.json",
+                "https://[2002:a00:1::]/client.json"):
         with pytest.raises(ValidationError):
             cimd.fetch_metadata(url)
 
