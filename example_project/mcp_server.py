@@ -191,9 +191,23 @@ def _holds(auth: Any, scope: str) -> bool:
     return False
 
 
+def _foreign_origin(request: HttpRequest) -> bool:
+    """A browser page of another site (a DNS-rebinding page included) calling /mcp: the
+    MCP transport requires refusing an ``Origin`` that is not ours. Clients that are not
+    browsers send none."""
+    origin = request.META.get("HTTP_ORIGIN")
+    return origin is not None and origin.rstrip("/") != resources.site_url()
+
+
 @csrf_exempt
 def mcp_endpoint(request: HttpRequest) -> HttpResponse:
-    """``/mcp``: judge the credential and the scopes, then hand the exchange to the SDK."""
+    """``/mcp``: judge the origin, the credential and the scopes, then hand the exchange
+    to the SDK."""
+    if _foreign_origin(request):
+        refused = JsonResponse(error_body("Requests from this origin are refused.",
+                                          "permission_denied"), status=403)
+        refused["Cache-Control"] = "no-store"
+        return refused
     try:
         user, auth = _authenticate(request)
     except Unauthorized as exc:

@@ -133,3 +133,13 @@ def test_revoking_the_grant_ends_mcp_access_on_the_next_request(
     [grant] = bearer_client.get(reverse("ainative_oauth_api:grants")).json()
     bearer_client.delete(reverse("ainative_oauth_api:grant", args=[grant["id"]]))
     assert call(client, rpc("tools/list"), "tools/list", **auth).status_code == 401
+
+
+def test_a_foreign_origin_is_refused(make_api_key: Any, client: Client) -> None:
+    _, key = make_api_key(scopes=["*"])
+    foreign = call(client, rpc("tools/list"), "tools/list", HTTP_X_API_KEY=key,
+                   HTTP_ORIGIN="https://evil.example")
+    assert foreign.status_code == 403
+    ours = call(client, rpc("tools/list"), "tools/list", HTTP_X_API_KEY=key,
+                HTTP_ORIGIN=SITE)
+    assert ours.status_code == 200

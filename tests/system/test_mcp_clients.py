@@ -10,17 +10,21 @@ run is bounded by a timeout of a few seconds.
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
 import json
 import os
 import re
+import secrets
 import subprocess
 import sys
 import threading
 import time
 from collections.abc import Iterator
 from html import unescape
+from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlparse
+from urllib.parse import parse_qs, urlencode, urlparse
 
 import pytest
 import requests
@@ -204,25 +208,50 @@ def test_a_token_for_another_resource_is_refused_at_mcp(server: Server) -> None:
     run(tools_and_call(f"{base}/mcp", auth, "whoami"))
     assert storage.client is not None
     # The same client, the code flow by hand for the API's resource instead.
-    import base64
-    import hashlib
-    import secrets
-
-    verifier = secrets.token_urlsafe(48)
-    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(
-        b"=").decode()
-    url = (f"{base}/oauth/authorize?response_type=code&client_id={storage.client.client_id}"
-           f"&redirect_uri=http://127.0.0.1:1/cb&scope=profile&state=s&code_challenge="
-           f"{challenge}&code_challenge_method=S256&resource={base}/api/v1")
-    run(person.redirect(url))
-    token = requests.post(f"{base}/oauth/token", timeout=10, data={
-        "grant_type": "authorization_code", "code": person.result["code"],
-        "client_id": storage.client.client_id, "redirect_uri": "http://127.0.0.1:1/cb",
-        "code_verifier": verifier}).json()["access_token"]
+    token = code_flow(base, person, storage.client.client_id, f"{base}/api/v1", "profile")
     refused = requests.post(f"{base}/mcp", timeout=10, json={"jsonrpc": "2.0", "id": 1,
                                                               "method": "tools/list"},
                             headers={"Authorization": f"Bearer {token}"})
     assert refused.status_code == 401
+
+
+def code_flow(base: str, person: Consenting, client_id: str, resource: str, scope: str) -> str:
+    """The authorization code flow by hand (PKCE, consent by ``person``): an access token."""
+    verifier = secrets.token_urlsafe(48)
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(
+        b"=").decode()
+    query = urlencode({"response_type": "code", "client_id": client_id, "scope": scope,
+                       "redirect_uri": "http://127.0.0.1:1/cb", "state": "s",
+                       "code_challenge": challenge, "code_challenge_method": "S256",
+                       "resource": resource})
+    run(person.redirect(f"{base}/oauth/authorize?{query}"))
+    response = requests.post(f"{base}/oauth/token", timeout=10, data={
+        "grant_type": "authorization_code", "code": person.result["code"],
+        "client_id": client_id, "redirect_uri": "http://127.0.0.1:1/cb",
+        "code_verifier": verifier})
+    assert response.status_code == 200, response.text
+    return str(response.json()["access_token"])
+
+
+def test_mcp_authlab_grades_the_server_a_with_no_must_failure(server: Server) -> None:
+    """mcp-authlab 0.2.2, fed tokens we minted (its own login needs an authorization
+    server that approves without a person): no MUST fails, grade A. Over plain http on
+    loopback TLS-01 is its one warning; over https it scores 100."""
+    base = site(server)
+    person = Consenting(signed_in(server, "authlab@example.com"), base)
+    client = requests.post(f"{base}/oauth/register", timeout=10, json={
+        "redirect_uris": ["http://127.0.0.1:1/cb"], "client_name": "authlab"}).json()
+    token = code_flow(base, person, client["client_id"], f"{base}/mcp", "mcp")
+    foreign = code_flow(base, person, client["client_id"], f"{base}/api/v1", "profile")
+    done = subprocess.run(  # noqa: S603 - the scanner installed with the dev extra
+        [str(Path(sys.executable).with_name("mcp-authlab")), "scan", f"{base}/mcp",
+         "--token", token, "--foreign-token", foreign, "--tool", "credits_balance",
+         "--format", "json", "--no-login"],
+        capture_output=True, text=True, timeout=120)
+    report = json.loads(done.stdout)
+    assert report["must_failures"] == [] and report["critical_failures"] == [], report
+    assert report["grade"] == "A", report["reasons"]
+    assert report["counts"]["fail"] == 0
 
 
 @pytest.fixture(scope="module")
