@@ -200,3 +200,28 @@ def test_key_rotation_publishes_both_keys_and_retiring_the_old_ends_its_tokens(
     fresh = grant_tokens(api, app, scope="mcp credits:read")["access_token"]
     assert authenticate_oauth_token(fresh, "/mcp")[0] == alice
     assert len(api.get(reverse("ainative_oauth:jwks")).json()["keys"]) == 1
+
+
+def test_a_token_naming_several_audiences_is_refused(alice: Any, app: Any, api: APIClient,
+                                                     settings: Any) -> None:
+    """Ours carry one `aud`; a token also naming another resource (signed with our own key:
+    the worst case) is not accepted as one for ours."""
+    from allauth.core.internal import jwkkit
+
+    access = grant_tokens(api, app)["access_token"]
+    claims = jwt.decode(access, options={"verify_signature": False})
+    jwk, private_key = jwkkit.load_jwk_from_pem(settings.IDP_OIDC_PRIVATE_KEYS[0]["pem"])
+    both = jwt.encode({**claims, "aud": [MCP, API]}, private_key, algorithm="RS256",
+                      headers={"kid": jwk["kid"]})
+    # Even with a row, as if we had issued it: the audience check itself refuses it.
+    import hashlib
+    from datetime import timedelta
+
+    from allauth.idp.oidc.models import Token
+    from django.utils import timezone
+
+    Token.objects.create(type="at", hash=hashlib.sha256(both.encode()).hexdigest(),
+                         client=app, user=alice, scopes="mcp",
+                         expires_at=timezone.now() + timedelta(hours=1))
+    with pytest.raises(TokenInvalid):
+        authenticate_oauth_token(both, "/mcp")
