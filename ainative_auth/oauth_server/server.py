@@ -7,6 +7,7 @@ looser than we want:
   too (OAuth 2.1 section 4.1.1), not only public ones;
 - a ``redirect_uri`` matches a registered one exactly, except the port of a loopback
   redirect (RFC 8252 section 7.3); the library also accepts extra query parameters;
+- a request naming no client is refused, not a 500 (the library looks ``None`` up);
 - ``client_credentials`` only for a client owned by a user who may sign in;
 - ``private_key_jwt`` (RFC 7523 section 2.2): a client registered with a JWKS
   authenticates with a signed assertion (``iss`` = ``sub`` = its id, ``aud`` = the token
@@ -73,6 +74,13 @@ def token_endpoint_auth_method(client: Client) -> str | None:
 
 
 class OAuthServerValidator(OAuthLibRequestValidator):
+    def _lookup_client(self, request: Request, client_id: Any) -> Client | None:
+        # The library looks up whatever the request named, None included (a request with
+        # no client_id at all), and fails on it with a 500; no id is simply no client.
+        if not isinstance(client_id, str) or not client_id or len(client_id) > 2048:
+            return None
+        return super()._lookup_client(request, client_id)
+
     def is_pkce_required(self, client_id: Any, request: Request) -> bool:
         return True
 

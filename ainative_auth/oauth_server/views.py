@@ -352,7 +352,11 @@ def _public_by_default(request: HttpRequest) -> None:
 def revoke(request: HttpRequest) -> HttpResponse:
     """RFC 7009: a client revokes its own access or refresh token."""
     with context.request_context(request), transaction.atomic():
-        response = library_views.revoke(request)
+        try:
+            response = convert_response(
+                *get_server().create_revocation_response(*extract_params(request)))
+        except errors.OAuth2Error as exc:
+            response = JsonResponse(dict(exc.twotuples), status=exc.status_code)
     response["Cache-Control"] = "no-store"
     return response
 
@@ -361,8 +365,17 @@ def revoke(request: HttpRequest) -> HttpResponse:
 @require_POST
 def introspect(request: HttpRequest) -> HttpResponse:
     """RFC 7662, for confidential clients (e.g. another resource server)."""
+    try:
+        throttling.hit("oauth", "introspect", get_adapter().get_client_ip(request))
+    except APIException as exc:
+        return _api_error(exc)
     with context.request_context(request):
-        response = library_views.introspect(request)
+        get_validator_context().supported_auth_methods = idp_settings.INTROSPECTION_AUTH_METHODS
+        try:
+            response = convert_response(
+                *get_server().create_introspect_response(*extract_params(request)))
+        except errors.OAuth2Error as exc:
+            response = JsonResponse(dict(exc.twotuples), status=exc.status_code)
     response["Cache-Control"] = "no-store"
     return response
 
