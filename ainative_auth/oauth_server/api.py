@@ -12,6 +12,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from ..api.views.base import AuthenticatedAPIView
+from ..schema import error
 from ..permissions import IsSessionAuthenticated
 from . import services
 
@@ -46,7 +47,9 @@ class GrantListView(AuthenticatedAPIView):
 class GrantDetailView(AuthenticatedAPIView):
     permission_classes = [IsAuthenticated, IsSessionAuthenticated]
 
-    @extend_schema(responses={204: None}, summary="Revoke an app's access (its tokens end)")
+    @extend_schema(request=None,
+                   responses={204: None, 404: error("`not_found`: no such app of yours.")},
+                   summary="Revoke an app's access (its tokens end)")
     def delete(self, request: Request, grant_id: str) -> Response:
         services.revoke_grant(request.user, grant_id)
         return Response(status=204)

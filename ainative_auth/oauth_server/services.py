@@ -14,6 +14,7 @@ from datetime import timedelta
 from typing import Any
 
 from allauth.idp.oidc.models import Client, Token
+from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from .. import clock
@@ -75,7 +76,8 @@ def revoke_grant(user: Any, grant_id: Any) -> Grant:
     try:
         grant = (Grant.objects.select_for_update().live()
                  .get(pk=grant_id, user=user))
-    except (Grant.DoesNotExist, ValueError, TypeError) as exc:
+    except (Grant.DoesNotExist, ValidationError, ValueError, TypeError) as exc:
+        # A malformed id (not a UUID) is no grant either.
         raise NotFound("No such connected app.") from exc
     Grant.objects.filter(pk=grant.pk).update(revoked_at=clock.now())
     Token.objects.filter(user=user, client_id=grant.client_id).delete()

@@ -141,6 +141,9 @@ def test_grants_over_the_api_list_and_revoke(app: Any, api: APIClient,
         authenticate_oauth_token(tokens["access_token"], "/mcp")
     again = bearer_client.delete(reverse("ainative_oauth_api:grant", args=[grant["id"]]))
     assert again.status_code == 404 and again.json()["error_code"] == "not_found"
+    for malformed in ("0", "x" * 300, "%00"):
+        response = bearer_client.delete(reverse("ainative_oauth_api:grant", args=[malformed]))
+        assert response.status_code == 404
 
 
 def test_someone_elses_grant_cannot_be_revoked(make_user: Any, app: Any, api: APIClient,
