@@ -12,8 +12,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from ..api.views.base import AuthenticatedAPIView
-from ..schema import error
 from ..permissions import IsSessionAuthenticated
+from ..schema import error
 from . import services
 
 GrantSerializer = inline_serializer("OAuthGrant", many=True, fields={
