@@ -122,6 +122,23 @@ DEFAULTS: dict[str, Any] = {
     # Cache alias for OAuth state (with its PKCE verifier and nonce), used codes, and the
     # providers' discovery documents and keys; shared by all processes in production.
     "OAUTH_CACHE": "default",
+    # The site's public origin (e.g. "https://auth.example.com"): the OAuth issuer and the
+    # protected resources' identifiers derive from it, never from the Host header.
+    "SITE_URL": None,
+    # OAuth server (ainative_auth.oauth_server): scope -> what the consent page says of it.
+    "OAUTH_SERVER_SCOPES": {"profile": "See your name and email address"},
+    # OAuth server: protected resources, path under SITE_URL -> the scopes it accepts (None:
+    # every scope); the first is the audience of a token requested without `resource`.
+    "OAUTH_SERVER_RESOURCES": {"/api/v1": None},
+    # OAuth server: open dynamic client registration (RFC 7591) for public clients whose
+    # redirect URIs are all loopback (http://127.0.0.1, http://[::1]) or app schemes.
+    "OAUTH_SERVER_DYNAMIC_REGISTRATION": False,
+    # OAuth server: seconds a Client ID Metadata Document fetch may take, all of it.
+    "OAUTH_SERVER_CIMD_TIMEOUT": 3,
+    # OAuth server: largest Client ID Metadata Document accepted, in bytes.
+    "OAUTH_SERVER_CIMD_MAX_SIZE": 5 * 1024,
+    # OAuth server: fetch metadata documents from private and loopback addresses (tests only).
+    "OAUTH_SERVER_CIMD_ALLOW_PRIVATE_ADDRESSES": False,
 }
 
 

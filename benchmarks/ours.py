@@ -27,7 +27,7 @@ from typing import Any
 from benchmarks.harness import Contender
 
 KEY_HEADER = "HTTP_X_API_KEY"  # `X-API-Key`
-KEY_PATH, JWT_PATH = "/ours-key/", "/ours-jwt/"
+KEY_PATH, JWT_PATH, OAUTH_PATH = "/ours-key/", "/ours-jwt/", "/ours-oauth/"
 _BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
 
@@ -102,6 +102,29 @@ def bulk_insert_keys(count: int, users: list[Any]) -> None:
                 "secret_hash": hash_api_key_secret(ids[i], secret)}
 
     _bulk_copy(APIKey, template, count, row, "keys")
+
+
+# --------------------------------------------------------------------------- OAuth tokens
+
+
+def mint_oauth_token(user: Any) -> str:
+    """An access token for the default resource, minted by the OAuth server's token
+    endpoint (client_credentials of a machine client ``user`` owns): what a client holds."""
+    import base64
+
+    from allauth.idp.oidc.models import Client as OAuthClient
+    from django.test import Client as TestClient
+
+    client = OAuthClient(name="bench", type=OAuthClient.Type.CONFIDENTIAL, owner=user)
+    client.set_secret("bench-secret")
+    client.set_scopes(["profile"])
+    client.set_grant_types(["client_credentials"])
+    client.save()
+    basic = base64.b64encode(f"{client.id}:bench-secret".encode()).decode()
+    response = TestClient().post("/oauth/token", {"grant_type": "client_credentials"},
+                                 HTTP_AUTHORIZATION=f"Basic {basic}")
+    assert response.status_code == 200, response.content
+    return str(response.json()["access_token"])
 
 
 # --------------------------------------------------------------------------- JWT sessions

@@ -54,6 +54,7 @@ SAME_COST = 0.10  # unknown email within 10% of a known one
 MEMORY_SLACK = 1.25  # peak growth <= slots x memory_cost x this
 
 JWT_NAME = "ours: JWTAuthentication"
+OAUTH_NAME = "ours: OAuth access token (RS256)"
 KEY_NAME = "ours: APIKeyAuthentication"
 
 
@@ -303,6 +304,9 @@ def main(argv: list[str] | None = None) -> int:
 
         jwt = Contender(JWT_NAME, ours.JWT_PATH, jwt_headers, credentials=1, kind="ours")
         key = Contender(KEY_NAME, ours.KEY_PATH, key_headers, credentials=1, kind="ours")
+        oauth_headers = {"HTTP_AUTHORIZATION": f"Bearer {ours.mint_oauth_token(user)}"}
+        oauth = Contender(OAUTH_NAME, ours.OAUTH_PATH, oauth_headers, credentials=1,
+                          kind="ours")
         floor = Contender(FLOOR, "/floor/", kind="floor")
 
         def new_token() -> dict[str, str]:
@@ -316,6 +320,7 @@ def main(argv: list[str] | None = None) -> int:
             Contender("floor + DRF auth of a fixed user (no I/O)", "/fixed-user/", kind="info"),
             *peers.contenders(user),
             jwt,
+            oauth,
             Contender("ours: JWT, a new token each request", ours.JWT_PATH, kind="info",
                       credentials=1, next_headers=new_token),
             key,

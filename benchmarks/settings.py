@@ -157,3 +157,24 @@ AINATIVE_AUTH = {
 
 # simplejwt's own default is 5 minutes, shorter than a PostgreSQL run.
 SIMPLE_JWT = {"ACCESS_TOKEN_LIFETIME": timedelta(hours=1)}
+
+# The OAuth server, for the "OAuth access token" row: a token minted by the library through
+# the token endpoint, checked by OAuthAccessTokenAuthentication (RS256, then its row).
+INSTALLED_APPS += ["allauth.idp.oidc", "ainative_auth.oauth_server"]
+AINATIVE_AUTH["SITE_URL"] = "http://testserver"
+
+
+def _rsa_pem() -> str:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048).private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption()).decode()
+
+
+IDP_OIDC_ADAPTER = "ainative_auth.oauth_server.adapter.OAuthServerAdapter"
+IDP_OIDC_PRIVATE_KEYS = [{"pem": _rsa_pem()}]
+IDP_OIDC_ACCESS_TOKEN_FORMAT = "jwt"
+IDP_OIDC_ACCESS_TOKEN_EXPIRES_IN = 3 * 3600
+IDP_OIDC_RATE_LIMITS = False

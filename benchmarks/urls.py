@@ -27,6 +27,7 @@ from rest_framework_simplejwt.authentication import JWTStatelessUserAuthenticati
 
 from ainative_auth.api.views.base import BaseAPIView
 from ainative_auth.authentication import APIKeyAuthentication, JWTAuthentication
+from ainative_auth.oauth_server.authentication import OAuthAccessTokenAuthentication
 
 PAYLOAD = {"ok": True}
 
@@ -118,6 +119,11 @@ class OursKeyView(FloorView):
     permission_classes = [IsAuthenticated]
 
 
+class OursOAuthView(FloorView):
+    authentication_classes = [OAuthAccessTokenAuthentication]
+    permission_classes = [IsAuthenticated]
+
+
 urlpatterns = [
     path("floor/", FloorView.as_view()),
     path("floor-post/", FloorPostView.as_view()),
@@ -131,5 +137,7 @@ urlpatterns = [
     path("simplejwt/", SimpleJWTView.as_view()),
     path("ours-jwt/", OursJWTView.as_view()),
     path("ours-key/", OursKeyView.as_view()),
+    path("ours-oauth/", OursOAuthView.as_view()),
     path("api/", include("ainative_auth.urls")),
+    path("", include("ainative_auth.oauth_server.urls")),
 ]

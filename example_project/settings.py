@@ -278,3 +278,62 @@ LOGGING = {
 
 # What ainative_auth needs, added to the above (nothing above is replaced).
 configure(globals())
+
+# --- The OAuth 2.1 authorization server and the MCP server at /mcp -------------------------
+# (ainative_auth.oauth_server on allauth.idp.oidc; docs/oauth-server.md.)
+INSTALLED_APPS += ["allauth.idp.oidc", "ainative_auth.oauth_server"]
+AINATIVE_AUTH.setdefault(
+    "SITE_URL", os.environ.get("SITE_URL") or f"http://localhost:{os.environ.get('PORT', '8000')}")
+AINATIVE_AUTH.update({
+    "OAUTH_SERVER_SCOPES": {
+        "mcp": "Use the example MCP server's tools as you",
+        "credits:read": "Read your credit balance",
+        "profile": "See your name and email address",
+    },
+    "OAUTH_SERVER_RESOURCES": {"/api/v1": ["profile", "credits:read"],
+                               "/mcp": ["mcp", "credits:read"]},
+    "OAUTH_SERVER_DYNAMIC_REGISTRATION": True,
+})
+
+
+def load_oauth_private_key() -> str:
+    """The RSA key that signs access tokens: OAUTH_PRIVATE_KEY (PEM), or one made once into
+    a git-ignored file, like SECRET_KEY."""
+    if os.environ.get("OAUTH_PRIVATE_KEY"):
+        return os.environ["OAUTH_PRIVATE_KEY"]
+    path = BASE_DIR / ".oauth_private_key.pem"
+    try:
+        return path.read_text()
+    except FileNotFoundError:
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric import rsa
+
+        pem = rsa.generate_private_key(public_exponent=65537, key_size=2048).private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption()).decode()
+        try:
+            with open(path, "x") as handle:
+                handle.write(pem)
+            path.chmod(0o600)
+        except FileExistsError:  # another process made it first
+            return path.read_text()
+        return pem
+
+
+IDP_OIDC_ADAPTER = "ainative_auth.oauth_server.adapter.OAuthServerAdapter"
+# Rotation: add the new key here first (published, not yet signing: not_before in the
+# future), then retire the old one with expires_at once its tokens have expired.
+IDP_OIDC_PRIVATE_KEYS = [{"pem": load_oauth_private_key()}]
+IDP_OIDC_ACCESS_TOKEN_FORMAT = "jwt"
+IDP_OIDC_ACCESS_TOKEN_EXPIRES_IN = 3600
+IDP_OIDC_REFRESH_TOKEN_EXPIRES_IN = 30 * 24 * 3600
+IDP_OIDC_ROTATE_REFRESH_TOKEN = True
+IDP_OIDC_AUTH_METHODS = ["client_secret_basic", "none"]
+IDP_OIDC_INTROSPECTION_ENABLED = True
+IDP_OIDC_CIMD_ENABLED = True
+IDP_OIDC_DCR_ENABLED = True
+IDP_OIDC_DCR_REQUIRES_INITIAL_ACCESS_TOKEN = False
+# Our throttles (the `oauth` scope) govern the OAuth endpoints, not allauth's own.
+IDP_OIDC_RATE_LIMITS = False
+# Resource servers (confidential clients) may introspect any client's tokens.
+IDP_OIDC_INTROSPECTION_CROSS_CLIENT_ALLOWED = True

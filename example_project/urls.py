@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from . import mcp_server
 from .views import CreditsBalanceView, whoami
 
 urlpatterns = [
@@ -11,6 +12,13 @@ urlpatterns = [
     path("api/v1/", include("ainative_auth.urls")),
     # Behind AuthRequiredMiddleware (PROTECTED_PATHS has "/api/protected").
     path("api/protected/whoami", whoami, name="whoami"),
+    # The OAuth server (/.well-known/oauth-authorization-server, /oauth/...) and the MCP
+    # server (example_project/mcp_server.py) with its RFC 9728 document.
+    path("", include("ainative_auth.oauth_server.urls")),
+    path("api/v1/", include("ainative_auth.oauth_server.urls_api")),
+    path("mcp", mcp_server.mcp_endpoint, name="mcp"),
+    path(".well-known/oauth-protected-resource/mcp", mcp_server.protected_resource_metadata,
+         name="mcp-resource-metadata"),
     # The pages (/login, /dashboard, /logout) at the root; API-only projects leave this out.
     path("", include("ainative_auth.urls_pages")),
 ]

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from django.apps import apps as django_apps
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.csrf import csrf_protect
@@ -68,11 +69,22 @@ def _render_dashboard(request: HttpRequest, user: Any, session: RefreshSession, 
         "expiry_choices": [(value, label) for value, label, _ in forms.EXPIRY_CHOICES],
         "scopes_hint": _scopes_hint(),
         "notice": request.session.pop(NOTICE_KEY, None),
+        "connected_apps": _connected_apps(user),
         "errors": {},
         "values": {},
         **extra,
     }
     return render(request, "ainative_auth/pages/dashboard.html", context, status=status)
+
+
+def _connected_apps(user: Any) -> list[Any] | None:
+    """The OAuth server's grants ("Connected apps") when that sub-app is installed, else
+    None (the section is left out)."""
+    if not django_apps.is_installed("ainative_auth.oauth_server"):
+        return None
+    from ..oauth_server import services as oauth_services
+
+    return list(oauth_services.connected_apps(user))
 
 
 def _scopes_hint() -> str:

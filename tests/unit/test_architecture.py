@@ -42,7 +42,7 @@ PUBLIC_SURFACE = {
     "parsers", "permissions", "schema", "setup", "signals", "urls", "urls_pages", "users",
 }
 ROOMS = {"api", "credentials", "management", "migrations", "outbox", "providers", "services",
-         "web", "static", "templates", "templatetags"}
+         "web", "static", "templates", "templatetags", "oauth_server"}
 
 
 def test_the_package_root_holds_only_the_public_surface() -> None:
