@@ -89,6 +89,21 @@ DEFAULTS: dict[str, Any] = {
     # Seconds a signed request's X-Timestamp (v1) or `created` (v2) may be away from the
     # server's clock, either way; v2 nonces are remembered for twice as long.
     "SIGNATURE_MAX_AGE": 300,
+    # Whether v1 signatures (X-Signature) are accepted at all; False: 401
+    # signature_required for every v1-signed request (sign with RFC 9421 instead).
+    "SIGNATURE_V1_ENABLED": True,
+    # Whether a key with require_signature may write (POST, PUT, PATCH, DELETE) with a v1
+    # signature, which signs no method, path or body; never on key management.
+    "SIGNATURE_V1_ALLOW_WRITES": False,
+    # The public origin (scheme://host[:port]): protected resources' identifiers, their
+    # metadata URLs in 401/403 challenges and the issuer derive from it, never from the
+    # Host header. None: challenges carry no resource_metadata, no metadata is served.
+    "SITE_URL": None,
+    # Issuers named by the protected-resource metadata; None: ours (SITE_URL) when the
+    # app's OAuth authorization server is installed, else none.
+    "AUTHORIZATION_SERVERS": None,
+    # The human-readable `resource_name` of the API's protected-resource metadata.
+    "RESOURCE_NAME": "API",
     # Allowed OAuth redirect URIs (exact match): a list for every provider, or a dict of
     # lists by provider id ("github", "linkedin").
     "OAUTH_REDIRECT_URIS": [],
@@ -100,7 +115,8 @@ DEFAULTS: dict[str, Any] = {
     "OAUTH_TIMEOUT": 5,
     # Path prefixes AuthRequiredMiddleware guards (segment-wise: "/dashboard" covers
     # "/dashboard/keys", not "/dashboardx"); the longest matching entry of this list and
-    # PUBLIC_PATHS decides, and PROTECTED wins a tie.
+    # PUBLIC_PATHS decides, and PROTECTED wins a tie. An entry ("/path", ["scope", ...])
+    # admits API keys holding all those scopes; a plain "/path" only keys with "*".
     "PROTECTED_PATHS": [],
     # Path prefixes carved out of PROTECTED_PATHS (e.g. "/" protected, "/static" public).
     "PUBLIC_PATHS": [],

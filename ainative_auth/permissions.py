@@ -103,7 +103,10 @@ class HasScope(BasePermission):
             raise InsufficientScope("This endpoint cannot be used with an API key.")
         missing = [scope for scope in needed if not key.has_scope(scope)]
         if missing:
+            # The challenge names every scope the request needs, not only the missing
+            # ones: a client re-authorizes for the union (MCP step-up).
             raise InsufficientScope(
-                f"The API key lacks the scope {', '.join(missing)} needed here."
+                f"The API key lacks the scope {', '.join(missing)} needed here.",
+                scopes=needed,
             )
         return True

@@ -62,6 +62,11 @@ SECRET_KEY = load_secret_key()
 DEBUG = env_bool("DEBUG", False)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]")
 FRONTEND_URL = os.environ.get("FRONTEND_URL", "http://localhost:3000").rstrip("/")
+# The public origin: protected resources' identifiers and the metadata URLs of 401/403
+# challenges (and later the OAuth issuer) derive from it, never from the Host header.
+# localhost, not 127.0.0.1: browsers refuse an IP address as a WebAuthn relying party.
+SITE_URL = (os.environ.get("SITE_URL")
+            or f"http://localhost:{os.environ.get('PORT') or '8000'}").rstrip("/")
 
 INSTALLED_APPS = [
     "example_project.apps.AdminConfig",  # django.contrib.admin, throttled login
@@ -244,8 +249,12 @@ AINATIVE_AUTH: dict[str, Any] = {
     "OAUTH_REDIRECT_URIS": _oauth_redirects,
     # Reverse proxies in front (each appends to X-Forwarded-For); 0 = REMOTE_ADDR only.
     "TRUSTED_PROXY_COUNT": int(os.environ.get("TRUSTED_PROXY_COUNT", "0") or 0),
+    "SITE_URL": SITE_URL,
+    "RESOURCE_NAME": "AINative example API",
     # The seed's middleware config: a browser is sent to /login, an API client gets a 401.
-    "PROTECTED_PATHS": ["/dashboard", "/api/protected"],
+    # API keys: /dashboard only with full access ("*"), /api/protected with profile:read
+    # (keys made with the default scopes, "*", have it).
+    "PROTECTED_PATHS": ["/dashboard", ("/api/protected", ["profile:read"])],
     "LOGIN_PATH": "/login",
 }
 
