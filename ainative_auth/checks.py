@@ -154,6 +154,26 @@ def _origin_problem(value: Any) -> str | None:
     return None
 
 
+def _check_well_known() -> list:
+    """The metadata every 401 points at must be served, at the root (RFC 9728)."""
+    from django.urls import NoReverseMatch, reverse
+
+    from .exceptions import PROTECTED_RESOURCE_WELL_KNOWN
+
+    try:
+        served = reverse("ainative_auth_wellknown:oauth-protected-resource")
+    except NoReverseMatch:
+        served = None
+    if served == PROTECTED_RESOURCE_WELL_KNOWN:
+        return []
+    return [Warning(
+        "SITE_URL is set but the protected-resource metadata is not served at "
+        f"{PROTECTED_RESOURCE_WELL_KNOWN}: the resource_metadata URL of every 401 would "
+        "be a 404.",
+        hint='Add path("", include("ainative_auth.urls_wellknown")) to the root URLconf.',
+        id="ainative_auth.W008")]
+
+
 def _issuer_ok(value: Any) -> bool:
     """An RFC 8414 issuer: an absolute http(s) URL, a path allowed, no query or fragment."""
     if not isinstance(value, str):
@@ -178,12 +198,14 @@ def _check_site(configured: dict) -> list:
             id="ainative_auth.W006"))
     elif (why := _origin_problem(site)) is not None:
         problems.append(Error(f"SITE_URL {site!r} {why}.", id="ainative_auth.E008"))
-    elif urlsplit(site).scheme == "http" and not _loopback(urlsplit(site).hostname or ""):
-        problems.append(Warning(
-            f"SITE_URL {site!r} uses plain http.",
-            hint="Clients would send their credentials unencrypted; use https (plain "
-                 "http is fine for localhost and 127.0.0.1).",
-            id="ainative_auth.W007"))
+    else:
+        if urlsplit(site).scheme == "http" and not _loopback(urlsplit(site).hostname or ""):
+            problems.append(Warning(
+                f"SITE_URL {site!r} uses plain http.",
+                hint="Clients would send their credentials unencrypted; use https (plain "
+                     "http is fine for localhost and 127.0.0.1).",
+                id="ainative_auth.W007"))
+        problems.extend(_check_well_known())
     servers = configured.get("AUTHORIZATION_SERVERS", DEFAULTS["AUTHORIZATION_SERVERS"])
     if servers is not None and (not isinstance(servers, (list, tuple))
                                 or not all(_issuer_ok(server) for server in servers)):
