@@ -267,10 +267,11 @@ def _check_state(key: APIKey, now: datetime) -> Any:
 
 
 def _accept(request: HttpRequest, key: APIKey, user: Any, now: datetime) -> tuple[Any, APIKey]:
+    cache_alias, interval = auth_settings.values("THROTTLE_CACHE", "API_KEY_LAST_USED_INTERVAL")
     # Counted only after the credential was verified: the public id is visible in lists
     # and logs, and garbage sent with it must not use up the real client's budget.
-    throttling.hit("api_key", "key", key.public_id, _key_rate(key))
-    _touch(request, key, now)
+    throttling.count_key_request(key.public_id, _key_rate(key), str(cache_alias))
+    _touch(request, key, now, int(interval))
     return user, key
 
 
@@ -281,16 +282,22 @@ def _key_rate(key: APIKey) -> throttling.Rate | None:
         except ValueError:
             logger.error("API key %s has a bad throttle_rate; using the default",
                          key.public_id)
-    return throttling.rate_for("api_key")
+    # The scope's rate, read without building the merged THROTTLE_RATES dict.
+    text = auth_settings.throttle_rate("api_key")
+    return throttling.Rate.parse(text) if text else None
 
 
-def _touch(request: HttpRequest, key: APIKey, now: datetime) -> None:
-    """Record the use, at most once per interval and per key.
+def _touch(request: HttpRequest, key: APIKey, now: datetime, interval: int | None = None,
+           ) -> None:
+    """Record the use, at most once per ``interval`` seconds (``API_KEY_LAST_USED_INTERVAL``)
+    and per key.
 
     Skipped without a query while the loaded row is fresh. The UPDATE's own WHERE makes
     concurrent requests write once between them, not once each (no row contention).
     """
-    cutoff = now - timedelta(seconds=int(auth_settings.API_KEY_LAST_USED_INTERVAL))
+    if interval is None:
+        interval = int(auth_settings.API_KEY_LAST_USED_INTERVAL)
+    cutoff = now - timedelta(seconds=interval)
     if key.last_used_at is not None and key.last_used_at > cutoff:
         return
     ip = get_adapter().get_client_ip(request)

@@ -140,5 +140,20 @@ class AuthSettings:
             return {**DEFAULTS[name], **user.get(name, {})}
         return user.get(name, DEFAULTS[name])
 
+    def throttle_rate(self, scope: str) -> str | None:
+        """``THROTTLE_RATES[scope]`` without building the merged dict (the per-key rate is
+        read on every API-key request)."""
+        user = getattr(settings, "AINATIVE_AUTH", None) or {}
+        rates = user.get("THROTTLE_RATES") or {}
+        if scope in rates:
+            return rates[scope]  # type: ignore[no-any-return]
+        return DEFAULTS["THROTTLE_RATES"].get(scope)  # type: ignore[no-any-return]
+
+    def values(self, *names: str) -> tuple[Any, ...]:
+        """Several settings at once, read at use time like one attribute each, for the
+        hot paths (one look at ``settings.AINATIVE_AUTH`` instead of one per name)."""
+        user = getattr(settings, "AINATIVE_AUTH", None) or {}
+        return tuple(user.get(name, DEFAULTS[name]) for name in names)
+
 
 auth_settings = AuthSettings()
