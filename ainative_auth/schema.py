@@ -131,7 +131,9 @@ class APIKeyAuthenticationScheme(OpenApiAuthenticationExtension):
     name = "apiKeyAuth"
 
     def get_security_definition(self, auto_schema: Any) -> dict[str, str]:
-        return {"type": "apiKey", "in": "header", "name": "X-API-Key"}
+        return {"type": "apiKey", "in": "header", "name": "X-API-Key",
+                "description": "An API key (`ak_...`); also accepted as `Authorization: "
+                               "Bearer ak_...`. Never in the query string."}
 
     def get_security_requirement(self, auto_schema: Any) -> Any:
         # Only where a key can get through: advertising it elsewhere makes generated
