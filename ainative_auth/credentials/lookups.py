@@ -95,10 +95,10 @@ class CompiledLookup:
         self.driver_sql = _driver_sql(connections[alias], self.sql)
         # Instances made without Model.__init__ when that changes nothing (see _plain);
         # the related model's through its populator's own bookkeeping.
-        related = self.populators[0] if len(self.populators) == 1 else None
-        self.plain = (fetch_mode is None and _plain(model) and related is not None
-                      and _plain(related.model_cls) and not related.related_populators
-                      and related.reorder_for_init is None)
+        populator: Any = self.populators[0] if len(self.populators) == 1 else None
+        self.plain = (fetch_mode is None and _plain(model) and populator is not None
+                      and _plain(populator.model_cls) and not populator.related_populators
+                      and populator.reorder_for_init is None)
 
     def _prep(self, value: Any) -> Any:
         return self.field.get_db_prep_value(value, connections[self.alias], prepared=False)
@@ -190,7 +190,8 @@ def _plain(model: type[models.Model]) -> bool:
     ``pre_init``/``post_init`` receivers are checked on every fetch."""
     if model.__init__ is not models.Model.__init__:
         return False
-    if getattr(model.from_db, "__func__", None) is not models.Model.from_db.__func__:
+    base_from_db = getattr(models.Model.from_db, "__func__", None)
+    if getattr(model.from_db, "__func__", None) is not base_from_db:
         return False
     for field in model._meta.concrete_fields:
         descriptor = inspect.getattr_static(model, field.attname, None)
