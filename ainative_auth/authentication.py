@@ -267,23 +267,29 @@ def _check_state(key: APIKey, now: datetime) -> Any:
 
 
 def _accept(request: HttpRequest, key: APIKey, user: Any, now: datetime) -> tuple[Any, APIKey]:
-    cache_alias, interval = auth_settings.values("THROTTLE_CACHE", "API_KEY_LAST_USED_INTERVAL")
+    # The request's settings in one read (still at use time).
+    cache_alias, interval, rates = auth_settings.values(
+        "THROTTLE_CACHE", "API_KEY_LAST_USED_INTERVAL", "THROTTLE_RATES")
     # Counted only after the credential was verified: the public id is visible in lists
     # and logs, and garbage sent with it must not use up the real client's budget.
-    throttling.count_key_request(key.public_id, _key_rate(key), str(cache_alias))
+    throttling.count_key_request(key.public_id, _key_rate(key, rates), str(cache_alias))
     _touch(request, key, now, int(interval))
     return user, key
 
 
-def _key_rate(key: APIKey) -> throttling.Rate | None:
+def _key_rate(key: APIKey, rates: dict[str, Any] | None = None) -> throttling.Rate | None:
+    """The key's own ``throttle_rate``, else the ``api_key`` scope's rate (``rates`` is
+    the project's ``THROTTLE_RATES`` as configured, not merged with the defaults)."""
     if key.throttle_rate:
         try:
             return throttling.Rate.parse(key.throttle_rate)
         except ValueError:
             logger.error("API key %s has a bad throttle_rate; using the default",
                          key.public_id)
-    # The scope's rate, read without building the merged THROTTLE_RATES dict.
-    text = auth_settings.throttle_rate("api_key")
+    if rates is None or "api_key" not in rates:
+        text = auth_settings.throttle_rate("api_key")
+    else:
+        text = rates["api_key"]
     return throttling.Rate.parse(text) if text else None
 
 
