@@ -199,6 +199,35 @@ def test_the_challenge_follows_site_url_never_the_host_header(
     assert response["WWW-Authenticate"] == 'Bearer realm="api"'
 
 
+def test_a_views_scope_challenge_names_all_its_scopes_not_only_the_missing(
+    api: Any, settings: Any, make_api_key: Any
+) -> None:
+    import types
+
+    from django.urls import path
+    from rest_framework.permissions import IsAuthenticated
+    from rest_framework.response import Response
+
+    from ainative_auth.api.views.base import AuthenticatedAPIView
+    from ainative_auth.permissions import HasScope
+
+    class ReportsView(AuthenticatedAPIView):
+        permission_classes = [IsAuthenticated, HasScope.require("reports:read",
+                                                                "reports:export")]
+
+        def get(self, request: Any) -> Any:
+            return Response({})
+
+    urlconf = types.ModuleType("reports_urls")
+    urlconf.urlpatterns = [path("api/v1/reports", ReportsView.as_view()),  # type: ignore[attr-defined]
+                           *get_resolver().url_patterns]
+    settings.ROOT_URLCONF = urlconf
+    plaintext = make_api_key(scopes=["reports:read"]).plaintext
+    response = api.get("/api/v1/reports", HTTP_AUTHORIZATION=f"Bearer {plaintext}")
+    assert_error(response, 403, "insufficient_scope")
+    assert params(response["WWW-Authenticate"])["scope"] == "reports:read reports:export"
+
+
 def test_a_projects_own_scheme_follows_ours(api: Any, settings: Any) -> None:
     """A DRF view of the project with its own authenticator (Basic) behind our exception
     handler: the Bearer challenge first, then the project's."""
