@@ -93,6 +93,7 @@ class CompiledLookup:
         self.from_db_kwargs = {"fetch_mode": fetch_mode} if fetch_mode is not None else {}
         self.compiler = compiler
         self.driver_sql = _driver_sql(connections[alias], self.sql)
+        self.sqlite_execute = _sqlite_execute() if connections[alias].vendor == "sqlite" else None
         # Instances made without Model.__init__ when that changes nothing (see _plain);
         # the related model's through its populator's own bookkeeping.
         populator: Any = self.populators[0] if len(self.populators) == 1 else None
@@ -117,10 +118,15 @@ class CompiledLookup:
         connection.validate_thread_sharing()
         connection.validate_no_broken_transaction()
         with connection.wrap_database_errors:
-            cursor = connection.create_cursor() if connection.vendor == "postgresql" \
-                else connection.connection.cursor()
+            # The backend's own cursor (time zone set up on PostgreSQL); on SQLite Django's
+            # cursor class, whose execute() would redo the placeholder rewrite: the
+            # driver's execute() takes the rewritten statement instead.
+            cursor = connection.create_cursor()
             try:
-                cursor.execute(self.driver_sql, (param,))
+                if self.sqlite_execute is not None:
+                    self.sqlite_execute(cursor, self.driver_sql, (param,))
+                else:
+                    cursor.execute(self.driver_sql, (param,))
                 return cursor.fetchone()
             finally:
                 cursor.close()
@@ -169,6 +175,13 @@ class CompiledLookup:
         for populator in self.populators:
             populator.populate(row, instance)
         return instance
+
+
+def _sqlite_execute() -> Any:
+    """``sqlite3.Cursor.execute``, which Django's SQLite cursor class overrides."""
+    import sqlite3
+
+    return sqlite3.Cursor.execute
 
 
 def _sqlite_datetime_converter() -> Any:
