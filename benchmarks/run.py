@@ -221,7 +221,7 @@ class Targets:
         self.checks.append({"target": name, "ok": bool(ok), "text": text, **numbers})
 
     def print(self) -> None:
-        print("\nTargets (issue 12)")
+        print("\nTargets")
         for c in self.checks:
             print(f"  {'PASS' if c['ok'] else 'FAIL'}  {c['text']}")
 
