@@ -75,7 +75,7 @@ def in_situ(client: Client, floor: Contender, contender: Contender, auth_class: 
 
 def _lookup_pieces(pieces: Pieces, lookup: Any, value: Any, indent: str = "    ") -> None:
     """The compiled lookup's SELECT on each layer, its converters, its instances."""
-    from django.db import connection
+    from django.db import connection, connections
 
     sql, params = lookup.sql, [lookup._prep(value)]
 
@@ -129,8 +129,11 @@ def _lookup_pieces(pieces: Pieces, lookup: Any, value: Any, indent: str = "    "
     pieces.add(f"{indent}its SELECT on a Django cursor (driver + Django's wrapper)",
                on_django_cursor, part=False)
     param = params[0]
+    # The thread's connection object itself (``connection`` is a proxy that looks it up
+    # on every attribute access), as the lookup gets it.
+    wrapper = connections[lookup.alias]
     pieces.add(f"{indent}its SELECT as the lookup runs it (driver cursor + Django's checks)",
-               lambda: lookup.select(connection, param))
+               lambda: lookup.select(wrapper, param))
     if connection.vendor == "sqlite":
         from django.db.backends.sqlite3.base import SQLiteCursorWrapper
 
