@@ -6,13 +6,18 @@ wrong credentials). The hot path only reads: no signals, no cleanup, no writes.
 
 from __future__ import annotations
 
+import functools
 import logging
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import parse_qsl
 
+from django.apps import apps
 from django.db.models import Q
 from django.http import HttpRequest
+from django.utils.module_loading import import_string
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.request import Request
 
@@ -20,16 +25,29 @@ from . import clock
 from .adapter import get_adapter
 from .conf import auth_settings
 from .credentials import signatures, throttling
-from .credentials.keys import matching_api_key_hash, parse_api_key
+from .credentials.keys import (
+    API_KEY_PREFIX,
+    SIGNING_SECRET_PREFIX,
+    matching_api_key_hash,
+    parse_api_key,
+)
 from .credentials.lookups import fetch_api_key, fetch_session
 from .credentials.tokens import InvalidAccessToken, decode_access_token
-from .exceptions import APIKeyInvalid, SignatureInvalid, SignatureRequired, TokenInvalid
+from .exceptions import (
+    APIKeyInvalid,
+    CredentialsInQuery,
+    SignatureInvalid,
+    SignatureRequired,
+    TokenInvalid,
+    challenge,
+)
 from .models import APIKey, RefreshSession
 from .users import may_authenticate
 
 logger = logging.getLogger("ainative_auth")
 
 API_KEY_HEADER = "HTTP_X_API_KEY"  # X-API-Key
+AUTHORIZATION_HEADER = "HTTP_AUTHORIZATION"
 
 
 @dataclass(frozen=True)
@@ -74,13 +92,68 @@ def bearer_token(header: str | None) -> str | None:
     return token
 
 
+def bearer_api_key(header: str | None) -> str | None:
+    """The value of ``Authorization: Bearer ak_...``: an API key sent the way clients that
+    only know Bearer send it (several published AINative packages). Told apart from an
+    access token by its prefix alone, before any JWT parsing; the key class judges it
+    (a malformed one is its 401). None for anything else."""
+    if header is None or len(header) < 10:
+        return None
+    scheme, _, token = header.partition(" ")
+    token = token.strip()
+    if token.startswith(API_KEY_PREFIX) and scheme.lower() == "bearer":
+        return token
+    return None
+
+
+def api_key_value(meta: dict[str, Any]) -> str | None:
+    """The API key a request presents: ``X-API-Key``, else ``Authorization: Bearer ak_...``.
+    When both are sent, ``X-API-Key`` decides (the Bearer value is not looked at)."""
+    raw = meta.get(API_KEY_HEADER)
+    if raw is None:
+        return bearer_api_key(meta.get(AUTHORIZATION_HEADER))
+    return str(raw)
+
+
+# --- no credentials in URLs -----------------------------------------------------------------
+
+# Query parameters that carry a credential by name (RFC 6750 section 2.3's access_token,
+# and the usual spellings of an API-key parameter), and values that are one whatever the
+# name: an API key, a signing secret, a JWT, a refresh token.
+_CREDENTIAL_PARAMETERS = frozenset({
+    "access_token", "api_key", "apikey", "api-key", "x-api-key", "x_api_key",
+})
+_CREDENTIAL_VALUE = re.compile(
+    rf"{API_KEY_PREFIX}[0-9A-Za-z]{{12}}_|{SIGNING_SECRET_PREFIX}[A-Za-z0-9_-]{{20}}"
+    r"|eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.|\b[0-9a-f]{32}\.[0-9]{1,9}\.[A-Za-z0-9_-]{43}"
+)
+
+
+def refuse_credentials_in_query(meta: dict[str, Any]) -> None:
+    """Raise ``CredentialsInQuery`` (400) when the query string carries a token or a key.
+
+    Costs one dict lookup without a query string. The value is never echoed or logged:
+    the error body is a fixed sentence, and Django logs paths without their query.
+    """
+    query = meta.get("QUERY_STRING")
+    if not query:
+        return
+    for name, value in parse_qsl(query, keep_blank_values=True):
+        if (value and name.lower() in _CREDENTIAL_PARAMETERS) or _CREDENTIAL_VALUE.search(value):
+            raise CredentialsInQuery()
+
+
 def authenticate_access_token(token: str) -> tuple[Any, AccessToken]:
     """``(user, AccessToken)`` for a valid access token whose session is live and whose
     user may authenticate; raise ``TokenInvalid`` otherwise.
 
     The session row (with its user, in the same query) is read on every call, so logout,
     logout-all, password change and deactivation take effect on the very next request.
+    An API key (``ak_...``) is refused before any JWT parsing: it never reaches the
+    decoder or its cache of verified tokens.
     """
+    if token.startswith(API_KEY_PREFIX):
+        raise TokenInvalid()
     try:
         claims = decode_access_token(token)
     except InvalidAccessToken as exc:
@@ -97,16 +170,17 @@ def authenticate_access_token(token: str) -> tuple[Any, AccessToken]:
 
 
 def presents_api_key(request: HttpRequest) -> bool:
-    """Whether ``request`` offers an API-key credential: ``X-API-Key``, or an RFC 9421
-    signature (``Signature-Input``/``Signature``), which needs no ``X-API-Key``."""
+    """Whether ``request`` offers an API-key credential: ``X-API-Key``, ``Authorization:
+    Bearer ak_...``, or an RFC 9421 signature (``Signature-Input``/``Signature``), which
+    needs no key header."""
     meta = request.META
-    return API_KEY_HEADER in meta or signatures.is_v2(meta)
+    return api_key_value(meta) is not None or signatures.is_v2(meta)
 
 
 def authenticate_api_key(request: HttpRequest, raw: str | None) -> tuple[Any, APIKey]:
-    """``(owner, APIKey)`` for a valid ``X-API-Key`` value (``raw``; None when the request
-    carries only an RFC 9421 signature); raise ``APIKeyInvalid`` (or its subclasses
-    ``SignatureInvalid``/``SignatureRequired``).
+    """``(owner, APIKey)`` for a valid API key ``raw`` (``api_key_value``: ``X-API-Key``
+    or ``Bearer ak_...``; None when the request carries only an RFC 9421 signature); raise
+    ``APIKeyInvalid`` (or its subclasses ``SignatureInvalid``/``SignatureRequired``).
 
     Signed requests are judged from ``request`` itself (its headers, URL and body), a
     plain ``HttpRequest`` or a DRF ``Request``. Failures are counted per client IP (the
@@ -141,6 +215,9 @@ def _check_api_key(request: HttpRequest, raw: str | None) -> tuple[Any, APIKey]:
     # Signatures only after the key itself was proven: until then every failure above
     # looks like an unknown key. Unsigned, this is one dict lookup and one attribute.
     if signatures.V1_SIGNATURE_HEADER in meta:
+        # Whether v1 may be used here at all (a write by a require_signature key needs
+        # v2), before its HMAC: the answer is the same whatever the signature says.
+        signatures.check_v1_allowed(request, key)
         signatures.verify_v1(request, str(raw), key, matched)
     elif key.require_signature:
         raise SignatureRequired()
@@ -193,30 +270,43 @@ def _check_state(key: APIKey, now: datetime) -> Any:
 
 
 def _accept(request: HttpRequest, key: APIKey, user: Any, now: datetime) -> tuple[Any, APIKey]:
+    # The request's settings in one read (still at use time).
+    cache_alias, interval, rates = auth_settings.values(
+        "THROTTLE_CACHE", "API_KEY_LAST_USED_INTERVAL", "THROTTLE_RATES")
     # Counted only after the credential was verified: the public id is visible in lists
     # and logs, and garbage sent with it must not use up the real client's budget.
-    throttling.hit("api_key", "key", key.public_id, _key_rate(key))
-    _touch(request, key, now)
+    throttling.count_key_request(key.public_id, _key_rate(key, rates), str(cache_alias))
+    _touch(request, key, now, int(interval))
     return user, key
 
 
-def _key_rate(key: APIKey) -> throttling.Rate | None:
+def _key_rate(key: APIKey, rates: dict[str, Any] | None = None) -> throttling.Rate | None:
+    """The key's own ``throttle_rate``, else the ``api_key`` scope's rate (``rates`` is
+    the project's ``THROTTLE_RATES`` as configured, not merged with the defaults)."""
     if key.throttle_rate:
         try:
             return throttling.Rate.parse(key.throttle_rate)
         except ValueError:
             logger.error("API key %s has a bad throttle_rate; using the default",
                          key.public_id)
-    return throttling.rate_for("api_key")
+    if rates is None or "api_key" not in rates:
+        text = auth_settings.throttle_rate("api_key")
+    else:
+        text = rates["api_key"]
+    return throttling.Rate.parse(text) if text else None
 
 
-def _touch(request: HttpRequest, key: APIKey, now: datetime) -> None:
-    """Record the use, at most once per interval and per key.
+def _touch(request: HttpRequest, key: APIKey, now: datetime, interval: int | None = None,
+           ) -> None:
+    """Record the use, at most once per ``interval`` seconds (``API_KEY_LAST_USED_INTERVAL``)
+    and per key.
 
     Skipped without a query while the loaded row is fresh. The UPDATE's own WHERE makes
     concurrent requests write once between them, not once each (no row contention).
     """
-    cutoff = now - timedelta(seconds=int(auth_settings.API_KEY_LAST_USED_INTERVAL))
+    if interval is None:
+        interval = int(auth_settings.API_KEY_LAST_USED_INTERVAL)
+    cutoff = now - timedelta(seconds=interval)
     if key.last_used_at is not None and key.last_used_at > cutoff:
         return
     ip = get_adapter().get_client_ip(request)
@@ -231,24 +321,29 @@ def _touch(request: HttpRequest, key: APIKey, now: datetime) -> None:
 
 class JWTAuthentication(BaseAuthentication):
     """``Authorization: Bearer <access token>``, checked against its session every time
-    (``authenticate_access_token``)."""
+    (``authenticate_access_token``). ``Bearer ak_...`` is an API key, not this class's
+    scheme: it answers None and leaves it to ``APIKeyAuthentication``."""
 
     www_authenticate_realm = "api"
 
     def authenticate(self, request: Request) -> tuple[Any, AccessToken] | None:
-        token = bearer_token(request.META.get("HTTP_AUTHORIZATION"))
-        if token is None:
+        meta = request.META
+        refuse_credentials_in_query(meta)
+        token = bearer_token(meta.get(AUTHORIZATION_HEADER))
+        if token is None or token.startswith(API_KEY_PREFIX):
             return None
         return authenticate_access_token(token)
 
     def authenticate_header(self, request: Request) -> str:
-        return f'Bearer realm="{self.www_authenticate_realm}"'
+        return challenge(request)
 
 
 class APIKeyAuthentication(BaseAuthentication):
-    """``X-API-Key: ak_...``, optionally signed (v1 ``X-Signature``), or an RFC 9421
-    signature whose ``keyid`` names the key: ``request.user`` is the key's owner,
-    ``request.auth`` the ``APIKey`` (``authenticate_api_key``).
+    """``X-API-Key: ak_...`` or ``Authorization: Bearer ak_...`` (the same credential, with
+    the same scopes, throttles and signature rules; ``X-API-Key`` decides when both are
+    sent), optionally signed (v1 ``X-Signature``), or an RFC 9421 signature whose
+    ``keyid`` names the key: ``request.user`` is the key's owner, ``request.auth`` the
+    ``APIKey`` (``authenticate_api_key``).
 
     The hot path is one SELECT (the key joined with its owner) plus, at most once per
     ``API_KEY_LAST_USED_INTERVAL`` per key, one conditional UPDATE of ``last_used_at``.
@@ -261,13 +356,35 @@ class APIKeyAuthentication(BaseAuthentication):
     www_authenticate_realm = "api"
 
     def authenticate(self, request: Request) -> tuple[Any, APIKey] | None:
-        raw = request.META.get(self.header)
-        if raw is None and not signatures.is_v2(request.META):
-            return None
+        meta = request.META
+        # First, so a key in the URL is refused even when no header carries one.
+        refuse_credentials_in_query(meta)
+        raw = meta.get(self.header)
+        if raw is None:
+            raw = bearer_api_key(meta.get(AUTHORIZATION_HEADER))
+            if raw is None and not signatures.is_v2(meta):
+                return None
         return authenticate_api_key(request, raw)
 
     def authenticate_header(self, request: Request) -> str:
-        return f'APIKey realm="{self.www_authenticate_realm}"'
+        return challenge(request)
+
+
+# What an ``AppConfig`` names (a dotted path) to add its own Bearer credential to the API's
+# views: the OAuth server's access tokens for the API resource. The class must answer
+# None for every Bearer token that is not its own, so the session JWTs still reach
+# ``JWTAuthentication``.
+BEARER_AUTHENTICATION_ATTRIBUTE = "bearer_authentication"
+
+
+@functools.lru_cache(maxsize=1)
+def _installed_bearer_classes() -> tuple[type[BaseAuthentication], ...]:
+    """The classes installed apps add (read once: the app registry does not change while
+    the process runs)."""
+    paths = [getattr(config, BEARER_AUTHENTICATION_ATTRIBUTE)
+             for config in apps.get_app_configs()
+             if getattr(config, BEARER_AUTHENTICATION_ATTRIBUTE, None)]
+    return tuple(import_string(path) for path in paths)
 
 
 def default_authentication_classes() -> list[type[BaseAuthentication]]:
@@ -275,6 +392,7 @@ def default_authentication_classes() -> list[type[BaseAuthentication]]:
 
     The API key class comes first, so when a request carries both ``X-API-Key`` and a
     Bearer token the API key decides (a bad key is a 401 even next to a good token): one
-    request, one identity, never the union of two.
+    request, one identity, never the union of two. Then the Bearer credentials installed
+    apps add (the OAuth server's access tokens), then the session JWTs.
     """
-    return [APIKeyAuthentication, JWTAuthentication]
+    return [APIKeyAuthentication, *_installed_bearer_classes(), JWTAuthentication]

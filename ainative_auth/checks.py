@@ -23,6 +23,7 @@ from django.core.checks import Error, Tags, Warning, register
 from django.utils.module_loading import import_string
 
 from .conf import DEFAULTS
+from .credentials.keys import SCOPE_RE
 from .credentials.throttling import Rate
 from .setup import ARGON2ID_HASHER, AUTH_REQUIRED_MIDDLEWARE, CONSOLE_MAIL, THROTTLED_ADMIN
 
@@ -81,6 +82,7 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list:
         )
     problems.extend(_check_paths(configured))
     problems.extend(_check_references(configured))
+    problems.extend(_check_site(configured))
     return problems
 
 
@@ -222,21 +224,46 @@ def _absolute_http_url(url: str) -> bool:
         return False
 
 
+def _protected_entry_ok(item: Any) -> bool:
+    """``"/path"``, or ``("/path", ["scope", ...])`` with at least one well-formed scope
+    (an empty list would let a key without scopes in)."""
+    if isinstance(item, str):
+        return item.startswith("/")
+    if not isinstance(item, (list, tuple)) or len(item) != 2:
+        return False
+    path, scopes = item
+    return (isinstance(path, str) and path.startswith("/")
+            and isinstance(scopes, (list, tuple)) and len(scopes) > 0
+            and all(isinstance(s, str) and SCOPE_RE.fullmatch(s) for s in scopes))
+
+
 def _check_paths(configured: dict) -> list:
     """``PROTECTED_PATHS``/``PUBLIC_PATHS``/``LOGIN_PATH`` and the middleware's place."""
     from .middleware import overlapping
 
     problems: list = []
     lists: dict[str, list] = {}
-    for key in ("PROTECTED_PATHS", "PUBLIC_PATHS"):
-        value = configured.get(key, DEFAULTS[key])
-        if not isinstance(value, (list, tuple)) or not all(
-            isinstance(item, str) and item.startswith("/") for item in value
-        ):
-            problems.append(Error(f"{key} must be a list of paths starting with '/'.",
-                                  id="ainative_auth.E006"))
-            value = []
-        lists[key] = list(value)
+    protected = configured.get("PROTECTED_PATHS", DEFAULTS["PROTECTED_PATHS"])
+    if not isinstance(protected, (list, tuple)) or not all(
+        _protected_entry_ok(item) for item in protected
+    ):
+        problems.append(Error(
+            "PROTECTED_PATHS must be a list of paths starting with '/', or of "
+            "('/path', ['scope', ...]) pairs naming at least one scope.",
+            hint="A plain path admits API keys only with full access (\"*\"); a pair "
+                 "admits keys holding all its scopes, e.g. ('/api/reports', "
+                 "['reports:read']).",
+            id="ainative_auth.E006"))
+        protected = []
+    lists["PROTECTED_PATHS"] = list(protected)
+    public = configured.get("PUBLIC_PATHS", DEFAULTS["PUBLIC_PATHS"])
+    if not isinstance(public, (list, tuple)) or not all(
+        isinstance(item, str) and item.startswith("/") for item in public
+    ):
+        problems.append(Error("PUBLIC_PATHS must be a list of paths starting with '/'.",
+                              id="ainative_auth.E006"))
+        public = []
+    lists["PUBLIC_PATHS"] = list(public)
     login_path = configured.get("LOGIN_PATH", DEFAULTS["LOGIN_PATH"])
     if not isinstance(login_path, str) or not login_path.startswith("/") or (
         login_path.startswith("//")
@@ -259,6 +286,86 @@ def _check_paths(configured: dict) -> list:
                 "before it; without them browser sessions are never accepted.",
                 hint=f"Place {ours} after {needed}.", id="ainative_auth.W003",
             ))
+    return problems
+
+
+def _origin_problem(value: Any) -> str | None:
+    """Why ``value`` is not an origin (``scheme://host[:port]``), or None."""
+    if not isinstance(value, str):
+        return "is not a string"
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises ValueError for a bad port
+    except ValueError:
+        return "is not a URL"
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        return "is not an absolute http(s) URL"
+    if parts.path not in ("", "/") or parts.query or parts.fragment or "#" in value or (
+        parts.username is not None or parts.password is not None
+    ):
+        return "must be an origin only (scheme://host[:port]: no path, query or user)"
+    return None
+
+
+def _check_well_known() -> list:
+    """The metadata every 401 points at must be served, at the root (RFC 9728)."""
+    from django.urls import NoReverseMatch, reverse
+
+    from .exceptions import PROTECTED_RESOURCE_WELL_KNOWN
+
+    try:
+        served = reverse("ainative_auth_wellknown:oauth-protected-resource")
+    except NoReverseMatch:
+        served = None
+    if served == PROTECTED_RESOURCE_WELL_KNOWN:
+        return []
+    return [Warning(
+        "SITE_URL is set but the protected-resource metadata is not served at "
+        f"{PROTECTED_RESOURCE_WELL_KNOWN}: the resource_metadata URL of every 401 would "
+        "be a 404.",
+        hint='Add path("", include("ainative_auth.urls_wellknown")) to the root URLconf.',
+        id="ainative_auth.W015")]
+
+
+def _issuer_ok(value: Any) -> bool:
+    """An RFC 8414 issuer: an absolute http(s) URL, a path allowed, no query or fragment."""
+    if not isinstance(value, str):
+        return False
+    parts = urlsplit(value)
+    return (parts.scheme in ("https", "http") and bool(parts.hostname)
+            and not parts.query and not parts.fragment and "#" not in value)
+
+
+def _check_site(configured: dict) -> list:
+    """``SITE_URL``: the public origin every absolute URL derives from, and
+    ``AUTHORIZATION_SERVERS``."""
+    problems: list = []
+    site = configured.get("SITE_URL", DEFAULTS["SITE_URL"])
+    if site is None:
+        problems.append(Warning(
+            "SITE_URL is not set: 401 and 403 answers carry no resource_metadata and no "
+            "protected-resource metadata is served, so MCP clients and SDKs cannot "
+            "discover how to authenticate.",
+            hint="Set AINATIVE_AUTH['SITE_URL'] to the public origin, e.g. "
+                 "'https://api.example.com' (it is never taken from the Host header).",
+            id="ainative_auth.W013"))
+    elif (why := _origin_problem(site)) is not None:
+        problems.append(Error(f"SITE_URL {site!r} {why}.", id="ainative_auth.E013"))
+    else:
+        if urlsplit(site).scheme == "http" and not _loopback(urlsplit(site).hostname or ""):
+            problems.append(Warning(
+                f"SITE_URL {site!r} uses plain http.",
+                hint="Clients would send their credentials unencrypted; use https (plain "
+                     "http is fine for localhost and 127.0.0.1).",
+                id="ainative_auth.W014"))
+        problems.extend(_check_well_known())
+    servers = configured.get("AUTHORIZATION_SERVERS", DEFAULTS["AUTHORIZATION_SERVERS"])
+    if servers is not None and (not isinstance(servers, (list, tuple))
+                                or not all(_issuer_ok(server) for server in servers)):
+        problems.append(Error(
+            "AUTHORIZATION_SERVERS must be None or a list of issuer URLs (absolute http(s) "
+            "URLs without query or fragment).",
+            id="ainative_auth.E014"))
     return problems
 
 

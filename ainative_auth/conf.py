@@ -97,6 +97,21 @@ DEFAULTS: dict[str, Any] = {
     # Seconds a signed request's X-Timestamp (v1) or `created` (v2) may be away from the
     # server's clock, either way; v2 nonces are remembered for twice as long.
     "SIGNATURE_MAX_AGE": 300,
+    # Whether v1 signatures (X-Signature) are accepted at all; False: 401
+    # signature_required for every v1-signed request (sign with RFC 9421 instead).
+    "SIGNATURE_V1_ENABLED": True,
+    # Whether a key with require_signature may write (POST, PUT, PATCH, DELETE) with a v1
+    # signature, which signs no method, path or body; never on key management.
+    "SIGNATURE_V1_ALLOW_WRITES": False,
+    # The public origin (scheme://host[:port]): protected resources' identifiers, their
+    # metadata URLs in 401/403 challenges and the issuer derive from it, never from the
+    # Host header. None: challenges carry no resource_metadata, no metadata is served.
+    "SITE_URL": None,
+    # Issuers named by the protected-resource metadata; None: ours (SITE_URL) when the
+    # app's OAuth authorization server is installed, else none.
+    "AUTHORIZATION_SERVERS": None,
+    # The human-readable `resource_name` of the API's protected-resource metadata.
+    "RESOURCE_NAME": "API",
     # Allowed OAuth redirect URIs (exact match): a list for every provider, or a dict of
     # lists by provider id ("github", "linkedin").
     "OAUTH_REDIRECT_URIS": [],
@@ -108,7 +123,8 @@ DEFAULTS: dict[str, Any] = {
     "OAUTH_TIMEOUT": 5,
     # Path prefixes AuthRequiredMiddleware guards (segment-wise: "/dashboard" covers
     # "/dashboard/keys", not "/dashboardx"); the longest matching entry of this list and
-    # PUBLIC_PATHS decides, and PROTECTED wins a tie.
+    # PUBLIC_PATHS decides, and PROTECTED wins a tie. An entry ("/path", ["scope", ...])
+    # admits API keys holding all those scopes; a plain "/path" only keys with "*".
     "PROTECTED_PATHS": [],
     # Path prefixes carved out of PROTECTED_PATHS (e.g. "/" protected, "/static" public).
     "PUBLIC_PATHS": [],
@@ -122,9 +138,6 @@ DEFAULTS: dict[str, Any] = {
     # Cache alias for OAuth state (with its PKCE verifier and nonce), used codes, and the
     # providers' discovery documents and keys; shared by all processes in production.
     "OAUTH_CACHE": "default",
-    # The site's public origin (e.g. "https://auth.example.com"): the OAuth issuer and the
-    # protected resources' identifiers derive from it, never from the Host header.
-    "SITE_URL": None,
     # OAuth server (ainative_auth.oauth_server): scope -> what the consent page says of it.
     "OAUTH_SERVER_SCOPES": {"profile": "See your name and email address"},
     # OAuth server: protected resources, path under SITE_URL -> the scopes it accepts (None:
@@ -153,6 +166,21 @@ class AuthSettings:
             # Merge per scope so a project can change one rate without restating the rest.
             return {**DEFAULTS[name], **user.get(name, {})}
         return user.get(name, DEFAULTS[name])
+
+    def throttle_rate(self, scope: str) -> str | None:
+        """``THROTTLE_RATES[scope]`` without building the merged dict (the per-key rate is
+        read on every API-key request)."""
+        user = getattr(settings, "AINATIVE_AUTH", None) or {}
+        rates = user.get("THROTTLE_RATES") or {}
+        if scope in rates:
+            return rates[scope]  # type: ignore[no-any-return]
+        return DEFAULTS["THROTTLE_RATES"].get(scope)  # type: ignore[no-any-return]
+
+    def values(self, *names: str) -> tuple[Any, ...]:
+        """Several settings at once, read at use time like one attribute each, for the
+        hot paths (one look at ``settings.AINATIVE_AUTH`` instead of one per name)."""
+        user = getattr(settings, "AINATIVE_AUTH", None) or {}
+        return tuple(user.get(name, DEFAULTS[name]) for name in names)
 
 
 auth_settings = AuthSettings()

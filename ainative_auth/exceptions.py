@@ -8,14 +8,19 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Iterable
 from typing import Any
 
+from django.apps import apps
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.db import DatabaseError, InterfaceError, OperationalError
 from django.http import Http404, UnreadablePostError
+from django.urls import NoReverseMatch, reverse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
+
+from .conf import auth_settings
 
 logger = logging.getLogger("ainative_auth")
 
@@ -71,6 +76,11 @@ class Unauthorized(APIError):
     status_code = status.HTTP_401_UNAUTHORIZED
     error_code = "not_authenticated"
     default_detail = "Authentication credentials were not provided or are not valid."
+    # The RFC 6750 ``error`` of the 401's challenge: "invalid_token" for a bearer
+    # credential (access token, API key, signature) that was sent and refused; None for
+    # "no credential", and for the grant endpoints' own failures (a password, a refresh
+    # token or a provider's ID token is not the request's bearer credential).
+    bearer_error: str | None = None
 
 
 class InvalidCredentials(Unauthorized):
@@ -81,6 +91,7 @@ class InvalidCredentials(Unauthorized):
 class TokenInvalid(Unauthorized):
     error_code = "token_invalid"
     default_detail = "The token is invalid or expired."
+    bearer_error = "invalid_token"
 
 
 class RefreshTokenInvalid(Unauthorized):
@@ -99,7 +110,7 @@ class APIKeyInvalid(Unauthorized):
 
     error_code = "api_key_invalid"
     default_detail = "The API key is invalid, expired or revoked."
-    auth_header = 'APIKey realm="api"'
+    bearer_error = "invalid_token"
 
 
 class SignatureInvalid(APIKeyInvalid):
@@ -112,10 +123,25 @@ class SignatureInvalid(APIKeyInvalid):
 
 
 class SignatureRequired(APIKeyInvalid):
-    """An unsigned request with a key that has ``require_signature`` set."""
+    """A request whose signature is not enough for the key: unsigned with a key that has
+    ``require_signature`` set, or signed with v1 where an RFC 9421 (v2) signature is
+    needed (a write by such a key, or v1 turned off); the detail says which."""
 
     error_code = "signature_required"
     default_detail = "This API key only accepts signed requests."
+
+
+class CredentialsInQuery(APIError):
+    """A token or key in the URL's query string (``?access_token=``, ``?api_key=``, an
+    ``ak_...`` value, a JWT): refused before anything else, because URLs end up in logs,
+    browser histories and ``Referer`` headers (RFC 6750 section 2.3; RFC 9700). Send it
+    in a header instead."""
+
+    error_code = "credentials_in_query"
+    default_detail = (
+        "Credentials are never accepted in the URL: send the token or key in a header "
+        "(Authorization: Bearer, or X-API-Key)."
+    )
 
 
 class Forbidden(APIError):
@@ -125,8 +151,17 @@ class Forbidden(APIError):
 
 
 class InsufficientScope(Forbidden):
+    """403 for an API key without what the request needs. ``scopes`` are *all* the scopes
+    the request needs (not only the missing ones: a client steps up to the union, MCP
+    SEP-2350); None or empty when no scope would do (an endpoint closed to API keys)."""
+
     error_code = "insufficient_scope"
     default_detail = "The API key does not have the scope this action needs."
+
+    def __init__(self, detail: str | None = None, error_code: str | None = None, *,
+                 scopes: Iterable[str] | None = None) -> None:
+        super().__init__(detail, error_code)
+        self.scopes = tuple(scopes) if scopes is not None else None
 
 
 class EmailNotVerified(Forbidden):
@@ -259,6 +294,96 @@ class ServiceUnavailable(APIError):
     default_detail = "The service is temporarily unavailable. Try again shortly."
 
 
+# --- challenges: WWW-Authenticate (RFC 6750, RFC 9728) -----------------------------------
+#
+# Every 401 says ``Bearer realm="api", resource_metadata="<URL>"`` (plus
+# ``error="invalid_token"`` when a credential was sent and refused), every scope refusal
+# ``Bearer error="insufficient_scope", scope="<all the scopes needed>", resource_metadata=...``,
+# so an MCP client or an SDK can find the protected resource's metadata, and from it the
+# authorization server, and step up. The URL is built from ``SITE_URL``, never from the
+# request's Host header; without ``SITE_URL`` the parameter is left out.
+
+REALM = "api"
+# RFC 9728 section 3: the metadata of the resource ``<site><path>`` is at
+# ``<site>/.well-known/oauth-protected-resource<path>``.
+PROTECTED_RESOURCE_WELL_KNOWN = "/.well-known/oauth-protected-resource"
+
+
+def site_url() -> str | None:
+    """``SITE_URL`` without a trailing slash, or None when it is not set."""
+    value = auth_settings.SITE_URL
+    return str(value).rstrip("/") if value else None
+
+
+def api_resource_path() -> str | None:
+    """The path the API (``ainative_auth.urls``) is mounted at, e.g. ``/api/v1`` (script
+    prefix included); ``""`` when it is mounted at the root, None when the project does
+    not include it."""
+    try:
+        health = reverse("ainative_auth:health")
+    except NoReverseMatch:
+        return None
+    return health[: -len("health")].rstrip("/")
+
+
+def registered_resources() -> dict[str, list[str]]:
+    """Protected resources an installed app serves besides the API and the site, as
+    ``{path under SITE_URL: the scopes a token for it may carry}``: what an ``AppConfig``
+    answers from its ``protected_resources()`` (the OAuth server's
+    ``OAUTH_SERVER_RESOURCES``, e.g. ``/mcp``). The core imports no such app; it asks
+    the app registry."""
+    found: dict[str, list[str]] = {}
+    for config in apps.get_app_configs():
+        provider = getattr(config, "protected_resources", None)
+        if callable(provider):
+            for path, scopes in provider().items():
+                found.setdefault(path, [])
+                found[path] += [scope for scope in scopes if scope not in found[path]]
+    return found
+
+
+def resource_path(path: str) -> str:
+    """The protected resource a request path belongs to, as the path of its identifier:
+    the longest of the API's mount and the registered resources that holds it, else
+    ``""`` (the site itself)."""
+    candidates = [api_resource_path() or "", *registered_resources()]
+    held = [prefix for prefix in candidates
+            if prefix and (path == prefix or path.startswith(prefix + "/"))]
+    return max(held, key=len) if held else ""
+
+
+def resource_metadata_url(request: Any = None) -> str | None:
+    """The absolute URL of the metadata of the resource ``request`` is addressed to (the
+    site's when there is no request); None without ``SITE_URL``."""
+    site = site_url()
+    if site is None:
+        return None
+    path = resource_path(str(getattr(request, "path", "") or "")) if request is not None else ""
+    return f"{site}{PROTECTED_RESOURCE_WELL_KNOWN}{path}"
+
+
+def _quoted(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def challenge(request: Any = None, *, error: str | None = None,
+              scopes: Iterable[str] | None = None) -> str:
+    """The ``WWW-Authenticate`` value for a 401 (``error`` None or ``"invalid_token"``) or
+    a 403 (``error="insufficient_scope"`` with the ``scopes`` the request needs)."""
+    params: list[tuple[str, str]] = []
+    if error != "insufficient_scope":
+        params.append(("realm", REALM))
+    if error:
+        params.append(("error", error))
+    needed = " ".join(scopes or ())
+    if needed:
+        params.append(("scope", needed))
+    url = resource_metadata_url(request)
+    if url:
+        params.append(("resource_metadata", url))
+    return "Bearer " + ", ".join(f"{name}={_quoted(value)}" for name, value in params)
+
+
 # error_code for DRF's and Django's own exceptions.
 _DRF_CODES: dict[type[Exception], tuple[int, str]] = {
     exceptions.ParseError: (400, "malformed_request"),
@@ -380,9 +505,21 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     if status_code == 503:
         headers["Retry-After"] = "5"
     if status_code == 401:
-        auth_header = getattr(exc, "auth_header", None)
-        view, request = context.get("view"), context.get("request")
-        if not auth_header and view is not None and request is not None:
-            auth_header = view.get_authenticate_header(request)
-        headers["WWW-Authenticate"] = auth_header or 'Bearer realm="api"'
+        headers["WWW-Authenticate"] = _challenge_401(exc, context.get("request"))
+    elif isinstance(exc, InsufficientScope):
+        headers["WWW-Authenticate"] = challenge(
+            context.get("request"), error="insufficient_scope", scopes=exc.scopes)
     return Response(error_body(detail, code), status=status_code, headers=headers)
+
+
+def _challenge_401(exc: Exception, request: Any) -> str:
+    """Ours, and after it a challenge of another scheme the view's authenticators name
+    (a project's Basic or Token class: DRF puts it on ``exc.auth_header``)."""
+    error = getattr(exc, "bearer_error", None)
+    if error is None and isinstance(exc, exceptions.AuthenticationFailed):
+        error = "invalid_token"
+    header = challenge(request, error=error)
+    other = getattr(exc, "auth_header", None)
+    if other and not str(other).startswith("Bearer"):
+        header = f"{header}, {other}"
+    return header

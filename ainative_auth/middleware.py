@@ -9,16 +9,22 @@
         "django.contrib.auth.middleware.AuthenticationMiddleware",
         "ainative_auth.middleware.AuthRequiredMiddleware",
     ]
-    AINATIVE_AUTH = {"PROTECTED_PATHS": ["/dashboard", "/api/protected"]}
+    AINATIVE_AUTH = {"PROTECTED_PATHS": ["/dashboard", ("/api/protected", ["profile:read"])]}
 
-A request whose path is protected needs one credential: ``X-API-Key``, a Bearer access
-token, or a browser session of the pages (``ainative_auth.credentials.browser_session``),
-judged in that order by the same functions the DRF classes call. With one,
-``request.user`` is its user and ``request.auth`` the ``APIKey``, ``AccessToken`` or
-``RefreshSession`` behind it. Without, a browser is redirected to
-``LOGIN_PATH?next=<path>`` and an API client gets the 401 error body with ``WWW-
-Authenticate``. A header credential that is present but wrong is a 401 (with the same body
-the API gives) even for a browser: it was sent on purpose.
+A request whose path is protected needs one credential: an API key (``X-API-Key`` or
+``Authorization: Bearer ak_...``, or an RFC 9421 signature), a Bearer access token, or a
+browser session of the pages (``ainative_auth.credentials.browser_session``), judged in
+that order by the same functions the DRF classes call. With one, ``request.user`` is its
+user and ``request.auth`` the ``APIKey``, ``AccessToken`` or ``RefreshSession`` behind it.
+Without, a browser is redirected to ``LOGIN_PATH?next=<path>`` and an API client gets the
+401 error body with ``WWW-Authenticate``. A header credential that is present but wrong is
+a 401 (with the same body the API gives) even for a browser: it was sent on purpose.
+
+API keys are denied by default, as on the API's views: an entry ``("/path", ["scope",
+...])`` admits a key holding every one of those scopes, a plain ``"/path"`` entry only a
+key with full access (``"*"``); any other key gets 403 ``insufficient_scope`` with a
+challenge naming the scopes. So a key with no scopes never opens a path. Sessions and
+access tokens are not scope-limited (the user's own session is the user's full access).
 
 Path rules: entries of ``PROTECTED_PATHS`` and ``PUBLIC_PATHS`` are path prefixes matched
 on segment boundaries (``/dashboard`` covers ``/dashboard`` and ``/dashboard/keys``, never
@@ -44,15 +50,20 @@ from rest_framework.exceptions import APIException
 from rest_framework.renderers import JSONRenderer
 
 from .authentication import (
-    API_KEY_HEADER,
+    AUTHORIZATION_HEADER,
+    api_key_value,
     authenticate_access_token,
     authenticate_api_key,
     bearer_token,
-    presents_api_key,
+    refuse_credentials_in_query,
 )
 from .conf import auth_settings
-from .credentials import browser_session
-from .exceptions import exception_handler
+from .credentials import browser_session, signatures
+from .exceptions import InsufficientScope, Unauthorized, exception_handler
+from .permissions import scopes_grant
+
+# What a key needs on a plain PROTECTED_PATHS entry: full access.
+FULL_ACCESS = ("*",)
 
 
 def _prefix(value: str) -> str:
@@ -60,13 +71,30 @@ def _prefix(value: str) -> str:
     return value.rstrip("/") or "/"
 
 
+def path_entry(entry: Any) -> tuple[str, tuple[str, ...]]:
+    """``(path, scopes an API key needs)`` of one ``PROTECTED_PATHS`` entry: a plain
+    ``"/path"`` needs ``("*",)``, a ``("/path", ["a", "b"])`` entry needs ``("a", "b")``.
+    (``checks.py`` reports malformed entries; here they raise.)"""
+    if isinstance(entry, str):
+        return entry, FULL_ACCESS
+    path, scopes = entry
+    return str(path), tuple(scopes)
+
+
 @functools.lru_cache(maxsize=32)
-def _rules(protected: tuple[str, ...], public: tuple[str, ...]) -> tuple[tuple[str, bool], ...]:
-    """(prefix, protected?) pairs, longest first; protected before public at equal length."""
-    rules = {_prefix(p): True for p in protected}
+def _rules(
+    protected: tuple[tuple[str, tuple[str, ...]], ...], public: tuple[str, ...]
+) -> tuple[tuple[str, tuple[str, ...] | None], ...]:
+    """(prefix, scopes a key needs, or None for public) pairs, longest first; protected
+    before public at equal length. A prefix listed twice needs the scopes of both."""
+    needs: dict[str, tuple[str, ...]] = {}
+    for path, scopes in protected:
+        known = needs.setdefault(_prefix(path), ())
+        needs[_prefix(path)] = known + tuple(scope for scope in scopes if scope not in known)
+    rules: dict[str, tuple[str, ...] | None] = dict(needs)
     for p in public:
-        rules.setdefault(_prefix(p), False)
-    return tuple(sorted(rules.items(), key=lambda rule: (-len(rule[0]), not rule[1])))
+        rules.setdefault(_prefix(p), None)
+    return tuple(sorted(rules.items(), key=lambda rule: (-len(rule[0]), rule[1] is None)))
 
 
 def _matches(prefix: str, path: str) -> bool:
@@ -75,24 +103,31 @@ def _matches(prefix: str, path: str) -> bool:
     return path == prefix or path.startswith(prefix + "/")
 
 
-def is_protected(path: str) -> bool:
-    """Whether ``path`` needs credentials under ``PROTECTED_PATHS``/``PUBLIC_PATHS``."""
-    protected = tuple(auth_settings.PROTECTED_PATHS or ())
-    if not protected:
-        return False
+def protection(path: str) -> tuple[str, ...] | None:
+    """The scopes an API key needs on ``path`` under ``PROTECTED_PATHS``/``PUBLIC_PATHS``
+    (``("*",)`` for a plain entry), or None when the path is not protected."""
+    configured = auth_settings.PROTECTED_PATHS
+    if not configured:
+        return None
     login_path = _prefix(str(auth_settings.LOGIN_PATH))
     if _matches(login_path, path):
-        return False
-    rules = _rules(protected, tuple(auth_settings.PUBLIC_PATHS or ()))
-    for prefix, protects in rules:
+        return None
+    rules = _rules(tuple(path_entry(entry) for entry in configured),
+                   tuple(auth_settings.PUBLIC_PATHS or ()))
+    for prefix, scopes in rules:
         if _matches(prefix, path):
-            return protects
-    return False
+            return scopes
+    return None
 
 
-def _error_response(exc: Exception) -> HttpResponse:
+def is_protected(path: str) -> bool:
+    """Whether ``path`` needs credentials under ``PROTECTED_PATHS``/``PUBLIC_PATHS``."""
+    return protection(path) is not None
+
+
+def _error_response(exc: Exception, request: HttpRequest) -> HttpResponse:
     """The API's own error answer (body, status, ``WWW-Authenticate``, ``Retry-After``)."""
-    response: Any = exception_handler(exc, {})
+    response: Any = exception_handler(exc, {"request": request})
     if response is None:  # pragma: no cover - only APIException/DatabaseError reach here
         raise exc
     response.accepted_renderer = JSONRenderer()
@@ -102,26 +137,39 @@ def _error_response(exc: Exception) -> HttpResponse:
     return response.render()
 
 
-def authenticate(request: HttpRequest) -> HttpResponse | None:
+def authenticate(request: HttpRequest,
+                 scopes: tuple[str, ...] = FULL_ACCESS) -> HttpResponse | None:
     """Judge the request's credential; set ``request.user``/``request.auth`` and return None,
-    or return the answer for a request without a valid one."""
+    or return the answer for a request without a valid one. An API key must hold every
+    one of ``scopes`` (the path's, from ``protection``)."""
     auth: Any
+    meta = request.META
     try:
+        refuse_credentials_in_query(meta)
         # The API key decides when both headers are sent, as on the API's own endpoints;
         # an RFC 9421 signature is an API-key credential without X-API-Key.
-        if presents_api_key(request):
-            user, auth = authenticate_api_key(request, request.META.get(API_KEY_HEADER))
+        raw = api_key_value(meta)
+        if raw is not None or signatures.is_v2(meta):
+            user, auth = authenticate_api_key(request, raw)
+            if not scopes_grant(auth.scopes, scopes):
+                raise InsufficientScope(
+                    "The API key lacks the scope this path needs." if scopes != FULL_ACCESS
+                    else "Only an API key with full access (\"*\") may open this path.",
+                    scopes=scopes,
+                )
         else:
-            token = bearer_token(request.META.get("HTTP_AUTHORIZATION"))
+            token = bearer_token(meta.get(AUTHORIZATION_HEADER))
             if token is not None:
                 user, auth = authenticate_access_token(token)
             else:
                 found = browser_session.current(request)
                 if found is None:
-                    return browser_session.unauthenticated(request)
+                    if browser_session.wants_html(request):
+                        return browser_session.unauthenticated(request)
+                    raise Unauthorized()
                 user, auth = found
     except (APIException, DatabaseError) as exc:
-        return _error_response(exc)
+        return _error_response(exc, request)
     request.user = user
     request.auth = auth  # type: ignore[attr-defined]
     return None
@@ -164,13 +212,14 @@ class AuthRequiredMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if is_protected(request.path_info):
-            denied = authenticate(request)
+        scopes = protection(request.path_info)
+        if scopes is not None:
+            denied = authenticate(request, scopes)
             if denied is not None:
                 return _secure_cookies(request, denied)
         return _secure_cookies(request, self.get_response(request))
 
 
-def overlapping(protected: Iterable[str], public: Iterable[str]) -> list[str]:
+def overlapping(protected: Iterable[Any], public: Iterable[str]) -> list[str]:
     """Prefixes listed in both settings (protected wins; the checks flag it)."""
-    return sorted({_prefix(p) for p in protected} & {_prefix(p) for p in public})
+    return sorted({_prefix(path_entry(p)[0]) for p in protected} & {_prefix(p) for p in public})

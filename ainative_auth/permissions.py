@@ -49,6 +49,20 @@ def scopes_grant(granted: Iterable[str], needed: Iterable[str]) -> bool:
     return "*" in granted or set(needed) <= granted
 
 
+def is_scope_limited(auth: Any) -> bool:
+    """Whether ``request.auth`` is a credential limited by scopes: an API key, or a token an
+    app's resource server accepted on the user's behalf (the OAuth server's access
+    tokens), anything with ``has_scope``. A user's own session (its JWT, the browser's
+    session) is not: it may do what its user may."""
+    return callable(getattr(auth, "has_scope", None))
+
+
+def refused_here(auth: Any) -> InsufficientScope:
+    """The 403 of a scope-limited credential on an endpoint that declares no scope for it."""
+    what = "an API key" if isinstance(auth, APIKey) else "a token"
+    return InsufficientScope(f"This endpoint cannot be used with {what}.")
+
+
 class HasScope(BasePermission):
     """API keys must hold the view's scopes; JWT sessions are not scope-limited.
 
@@ -95,15 +109,21 @@ class HasScope(BasePermission):
         return tuple(declared)
 
     def has_permission(self, request: Request, view: Any) -> bool:
-        key = request.auth
-        if not isinstance(key, APIKey):
+        key: Any = request.auth
+        if not is_scope_limited(key):
             return True  # JWT sessions (and anonymous requests, for IsAuthenticated to judge)
         needed = self.scopes_for(request, view)
         if needed is None:
-            raise InsufficientScope("This endpoint cannot be used with an API key.")
+            if not hasattr(view, (request.method or "").lower()):
+                return True  # a method the view does not have: its 405, for every caller
+            raise refused_here(key)
         missing = [scope for scope in needed if not key.has_scope(scope)]
         if missing:
+            # The challenge names every scope the request needs, not only the missing
+            # ones: a client re-authorizes for the union (MCP step-up).
             raise InsufficientScope(
-                f"The API key lacks the scope {', '.join(missing)} needed here."
+                f"The {'API key' if isinstance(key, APIKey) else 'token'} lacks the scope "
+                f"{', '.join(missing)} needed here.",
+                scopes=needed,
             )
         return True

@@ -30,6 +30,7 @@ version and the settings a client generator needs, under anything the project se
 
 from __future__ import annotations
 
+import re
 from types import SimpleNamespace
 from typing import Any
 
@@ -46,6 +47,7 @@ from drf_spectacular.utils import extend_schema as spectacular_extend_schema
 from rest_framework.views import APIView
 
 from . import __version__
+from .exceptions import api_resource_path
 
 ERROR_DESCRIPTIONS = {
     "400": "The body is malformed (`malformed_request`) or fails validation "
@@ -162,7 +164,9 @@ class APIKeyAuthenticationScheme(OpenApiAuthenticationExtension):
     name = "apiKeyAuth"
 
     def get_security_definition(self, auto_schema: Any) -> dict[str, str]:
-        return {"type": "apiKey", "in": "header", "name": "X-API-Key"}
+        return {"type": "apiKey", "in": "header", "name": "X-API-Key",
+                "description": "An API key (`ak_...`); also accepted as `Authorization: "
+                               "Bearer ak_...`. Never in the query string."}
 
     def get_security_requirement(self, auto_schema: Any) -> Any:
         # Only where a key can get through: advertising it elsewhere makes generated
@@ -249,4 +253,12 @@ def schema_settings() -> dict[str, Any]:
     """``SCHEMA_DEFAULTS``, each replaced by the project's ``SPECTACULAR_SETTINGS`` value
     when it sets one (read here, at each request, like every setting of the app)."""
     project = getattr(settings, "SPECTACULAR_SETTINGS", None) or {}
-    return {key: project.get(key, value) for key, value in SCHEMA_DEFAULTS.items()}
+    chosen = {key: project.get(key, value) for key, value in SCHEMA_DEFAULTS.items()}
+    if "SCHEMA_PATH_PREFIX" not in project:
+        # Operations are tagged by the first segment after the API's mount ("auth",
+        # "api-keys", "users"): a discovery document at the root (RFC 9728, the OAuth
+        # server's) must not shorten the common prefix drf-spectacular would guess.
+        api = api_resource_path()
+        if api:
+            chosen["SCHEMA_PATH_PREFIX"] = re.escape(api)
+    return chosen

@@ -75,7 +75,7 @@ def in_situ(client: Client, floor: Contender, contender: Contender, auth_class: 
 
 def _lookup_pieces(pieces: Pieces, lookup: Any, value: Any, indent: str = "    ") -> None:
     """The compiled lookup's SELECT on each layer, its converters, its instances."""
-    from django.db import connection
+    from django.db import connection, connections
 
     sql, params = lookup.sql, [lookup._prep(value)]
 
@@ -102,11 +102,21 @@ def _lookup_pieces(pieces: Pieces, lookup: Any, value: Any, indent: str = "    "
     row = on_django_cursor()
 
     def convert() -> Any:
-        return next(iter(lookup.compiler.apply_converters([row], lookup.converters)))
+        return lookup.convert(row, connection)
 
     converted = convert() if lookup.converters else row
 
     def instances() -> Any:
+        if lookup.plain:
+            from ainative_auth.credentials.lookups import _instance
+
+            populator = lookup.populators[0]
+            instance = _instance(lookup.model, lookup.alias, lookup.attnames,
+                                 converted[lookup.start:lookup.end])
+            related = _instance(populator.model_cls, lookup.alias, populator.init_list,
+                                converted[populator.cols_start:populator.cols_end])
+            populator.local_setter(instance, related)
+            return instance
         instance = lookup.model.from_db(lookup.alias, lookup.attnames,
                                         converted[lookup.start:lookup.end],
                                         **lookup.from_db_kwargs)
@@ -117,7 +127,13 @@ def _lookup_pieces(pieces: Pieces, lookup: Any, value: Any, indent: str = "    "
     pieces.add(f"{indent}its SELECT on the driver's cursor ({connection.vendor})",
                on_driver_cursor, part=False)
     pieces.add(f"{indent}its SELECT on a Django cursor (driver + Django's wrapper)",
-               on_django_cursor)
+               on_django_cursor, part=False)
+    param = params[0]
+    # The thread's connection object itself (``connection`` is a proxy that looks it up
+    # on every attribute access), as the lookup gets it.
+    wrapper = connections[lookup.alias]
+    pieces.add(f"{indent}its SELECT as the lookup runs it (driver cursor + Django's checks)",
+               lambda: lookup.select(wrapper, param))
     if connection.vendor == "sqlite":
         from django.db.backends.sqlite3.base import SQLiteCursorWrapper
 
@@ -129,7 +145,9 @@ def _lookup_pieces(pieces: Pieces, lookup: Any, value: Any, indent: str = "    "
                    "UUIDs, JSON...)", convert)
     else:
         pieces.note(f"{indent}converters (none on this database)", 0.0)
-    pieces.add(f"{indent}model instances (from_db + select_related populator)", instances)
+    pieces.add(f"{indent}model instances "
+               + ("(made directly: no receivers, plain models)" if lookup.plain
+                  else "(from_db + select_related populator)"), instances)
 
 
 def _report(title: str, pieces: Pieces, total_label: str,
@@ -185,8 +203,15 @@ def api_key(client: Client, floor: Contender, contender: Contender, requests: in
                    lambda: keys.api_key_secret_matches(public_id, secret, stored))
         rate = throttling.rate_for("api_key")
         if rate is not None:
-            pieces.add("  throttling.hit('api_key') (cache add + incr)",
-                       lambda: throttling.hit("api_key", "key", "breakdown-" + public_id, rate))
+            from ainative_auth.conf import auth_settings
+
+            alias = str(auth_settings.THROTTLE_CACHE)
+            local = throttling._local_counters(alias) is not None
+            pieces.add("  throttling.count_key_request (per-key counter, "
+                       + ("in process: the cache is local memory)" if local
+                          else "cache add + incr)"),
+                       lambda: throttling.count_key_request("breakdown-" + public_id, rate,
+                                                            alias))
     situ = in_situ(client, floor, contender, APIKeyAuthentication, requests)
     return _report("Breakdown of ours, API key", pieces, total, situ)
 

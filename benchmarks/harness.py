@@ -238,6 +238,32 @@ def counts_per_request(client: Client, contender: Contender, n: int = 50) -> Cou
     return Counts(len(counter.statements) / n, counter.transactions / n, counter.writing / n)
 
 
+def driver_statements_per_request(client: Client, contender: Contender,
+                                  n: int = 200) -> tuple[float, float]:
+    """(statements, writing statements) per request as the SQLite driver itself runs them
+    (``sqlite3.Connection.set_trace_callback``), with no Django ``execute_wrapper``
+    installed: what the timed requests do, whichever cursor the code takes."""
+    from django.db import connection
+
+    with contender.context():
+        for _ in range(20):  # the steady state: a key's first use writes last_used_at
+            client.call(contender.environ())
+    connection.ensure_connection()
+    seen: list[str] = []
+    connection.connection.set_trace_callback(seen.append)
+    try:
+        with contender.context():
+            for _ in range(n):
+                status, body = client.call(contender.environ())
+                if status != 200:
+                    raise SystemExit(f"{contender.name}: got {status} while tracing: "
+                                     f"{body[:300]!r}")
+    finally:
+        connection.connection.set_trace_callback(None)
+    writes = [sql for sql in seen if not sql.lstrip()[:9].upper().startswith(_READ_OR_CONTROL)]
+    return len(seen) / n, len(writes) / n
+
+
 # --------------------------------------------------------------------------- results
 
 

@@ -67,6 +67,29 @@ class SelectOnlyView(FloorView):
         return Response(PAYLOAD)
 
 
+class SelectOnDriverView(FloorView):
+    """The floor plus the same statement on the database driver's own cursor (SQLite's
+    placeholders rewritten once, beforehand): what the lookups run on SQLite and
+    PostgreSQL, and the lower bound of any check that makes that one query."""
+
+    select = ""
+
+    def get(self, request: Request) -> Response:
+        sql, params = DRIVER_SELECTS[self.select]
+        connection.ensure_connection()
+        cursor = connection.connection.cursor()
+        try:
+            cursor.execute(sql, params)
+            cursor.fetchone()
+        finally:
+            cursor.close()
+        return Response(PAYLOAD)
+
+
+# name -> (driver sql, params), filled by run.py like SELECTS.
+DRIVER_SELECTS: dict[str, tuple[str, list[Any]]] = {}
+
+
 class FixedUserAuthentication(BaseAuthentication):
     """No credential and no I/O: the user run.py put in ``FIXED_USER``. What DRF itself
     spends on an authenticated request (authenticator, user, permission) over the floor."""
@@ -130,6 +153,8 @@ urlpatterns = [
     path("select-key/", SelectOnlyView.as_view(select="key")),
     path("fixed-user/", FixedUserView.as_view()),
     path("select-session/", SelectOnlyView.as_view(select="session")),
+    path("select-key-driver/", SelectOnDriverView.as_view(select="key")),
+    path("select-session-driver/", SelectOnDriverView.as_view(select="session")),
     path("drf-token/", DRFTokenView.as_view()),
     path("drf-api-key/", DRFAPIKeyView.as_view()),
     path("knox/", KnoxView.as_view()),

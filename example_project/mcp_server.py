@@ -38,7 +38,13 @@ from mcp.server.transport_security import TransportSecuritySettings
 from rest_framework.exceptions import APIException
 
 from ainative_auth.authentication import authenticate_api_key, bearer_token
-from ainative_auth.exceptions import InsufficientScope, TokenInvalid, Unauthorized, error_body
+from ainative_auth.exceptions import (
+    InsufficientScope,
+    TokenInvalid,
+    Unauthorized,
+    challenge,
+    error_body,
+)
 from ainative_auth.models import APIKey
 from ainative_auth.oauth_server import resources
 from ainative_auth.oauth_server.authentication import (
@@ -138,14 +144,12 @@ def _forward(request: HttpRequest, caller: dict[str, Any]) -> HttpResponse:
 # --- the view ----------------------------------------------------------------------------
 
 
-def _challenge(error: str | None = None, scopes: list[str] | None = None) -> str:
-    parts = ['realm="api"']
-    if error:
-        parts.append(f'error="{error}"')
-    parts.append(f'scope="{" ".join(scopes or [BASE_SCOPE])}"')
-    document = resources.absolute("/.well-known/oauth-protected-resource" + PATH)
-    parts.append(f'resource_metadata="{document}"')
-    return "Bearer " + ", ".join(parts)
+def _challenge(request: HttpRequest, error: str | None = None,
+               scopes: list[str] | None = None) -> str:
+    """The app's challenge (``exceptions.challenge``: realm, error, scope and the
+    ``resource_metadata`` of /mcp's own document), naming the scopes to ask for (the MCP
+    spec wants a scope in every 401, and all the needed ones in a 403)."""
+    return challenge(request, error=error, scopes=scopes or [BASE_SCOPE])
 
 
 def _denied(exc: APIException, challenge: str) -> JsonResponse:
@@ -212,9 +216,9 @@ def mcp_endpoint(request: HttpRequest) -> HttpResponse:
         user, auth = _authenticate(request)
     except Unauthorized as exc:
         presented = "HTTP_AUTHORIZATION" in request.META or "HTTP_X_API_KEY" in request.META
-        return _denied(exc, _challenge("invalid_token" if presented else None))
+        return _denied(exc, _challenge(request, "invalid_token" if presented else None))
     except APIException as exc:  # 429, 503
-        response = _denied(exc, _challenge())
+        response = _denied(exc, _challenge(request))
         if getattr(exc, "wait", None):
             response["Retry-After"] = str(int(exc.wait))  # type: ignore[attr-defined]
         return response
@@ -223,13 +227,6 @@ def mcp_endpoint(request: HttpRequest) -> HttpResponse:
     if missing:
         granted = [scope for scope in getattr(auth, "scopes", []) if scope != "*"]
         return _denied(InsufficientScope(f"This needs the scope {', '.join(missing)}."),
-                       _challenge("insufficient_scope", sorted(set(granted) | set(needed))))
+                       _challenge(request, "insufficient_scope",
+                                  sorted(set(granted) | set(needed))))
     return _forward(request, {"id": user.pk, "email": user.email})
-
-
-def protected_resource_metadata(request: HttpRequest) -> JsonResponse:
-    """RFC 9728 metadata of ``/mcp`` (``/.well-known/oauth-protected-resource/mcp``)."""
-    document = resources.protected_resource_metadata(PATH)
-    response = JsonResponse(document or {}, status=200 if document else 404)
-    response["Access-Control-Allow-Origin"] = "*"
-    return response

@@ -70,6 +70,11 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]")
 FRONTEND_URL = os.environ.get(
     "FRONTEND_URL", f"http://localhost:{os.environ.get('PORT', '8000')}"
 ).rstrip("/")
+# The public origin: protected resources' identifiers, the metadata URLs of 401/403
+# challenges and the OAuth issuer derive from it, never from the Host header.
+# localhost, not 127.0.0.1: browsers refuse an IP address as a WebAuthn relying party.
+SITE_URL = (os.environ.get("SITE_URL")
+            or f"http://localhost:{os.environ.get('PORT') or '8000'}").rstrip("/")
 
 # configure() below adds rest_framework, drf_spectacular, allauth (with the GitHub and
 # OpenID Connect providers) and ainative_auth, and makes the admin's login throttled.
@@ -220,8 +225,12 @@ AINATIVE_AUTH: dict[str, Any] = {
     "OAUTH_REDIRECT_URIS": _oauth_redirects,
     # Reverse proxies in front (each appends to X-Forwarded-For); 0 = REMOTE_ADDR only.
     "TRUSTED_PROXY_COUNT": int(os.environ.get("TRUSTED_PROXY_COUNT", "0") or 0),
+    "SITE_URL": SITE_URL,
+    "RESOURCE_NAME": "AINative example API",
     # The seed's middleware config: a browser is sent to /login, an API client gets a 401.
-    "PROTECTED_PATHS": ["/dashboard", "/api/protected"],
+    # API keys: /dashboard only with full access ("*"), /api/protected with profile:read
+    # (keys made with the default scopes, "*", have it).
+    "PROTECTED_PATHS": ["/dashboard", ("/api/protected", ["profile:read"])],
     "LOGIN_PATH": "/login",
 }
 
@@ -282,8 +291,6 @@ configure(globals())
 # --- The OAuth 2.1 authorization server and the MCP server at /mcp -------------------------
 # (ainative_auth.oauth_server on allauth.idp.oidc; docs/oauth-server.md.)
 INSTALLED_APPS += ["allauth.idp.oidc", "ainative_auth.oauth_server"]
-AINATIVE_AUTH.setdefault(
-    "SITE_URL", os.environ.get("SITE_URL") or f"http://localhost:{os.environ.get('PORT', '8000')}")
 AINATIVE_AUTH.update({
     "OAUTH_SERVER_SCOPES": {
         "mcp": "Use the example MCP server's tools as you",

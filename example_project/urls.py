@@ -10,15 +10,18 @@ urlpatterns = [
     # The API, its OpenAPI schema (api/v1/schema) and the schema in Swagger UI
     # (api/v1/schema/docs).
     path("api/v1/", include("ainative_auth.urls")),
-    # Behind AuthRequiredMiddleware (PROTECTED_PATHS has "/api/protected").
+    # RFC 9728 protected-resource metadata, at the root as the RFC wants it.
+    path("", include("ainative_auth.urls_wellknown")),
+    # Behind AuthRequiredMiddleware (PROTECTED_PATHS has "/api/protected", for API keys
+    # with the scope profile:read).
     path("api/protected/whoami", whoami, name="whoami"),
     # The OAuth server (/.well-known/oauth-authorization-server, /oauth/...) and the MCP
-    # server (example_project/mcp_server.py) with its RFC 9728 document.
+    # server (example_project/mcp_server.py).
     path("", include("ainative_auth.oauth_server.urls")),
     path("api/v1/", include("ainative_auth.oauth_server.urls_api")),
+    # Its RFC 9728 document is served by ainative_auth.urls_wellknown above, from the OAuth
+    # server's OAUTH_SERVER_RESOURCES.
     path("mcp", mcp_server.mcp_endpoint, name="mcp"),
-    path(".well-known/oauth-protected-resource/mcp", mcp_server.protected_resource_metadata,
-         name="mcp-resource-metadata"),
     # The pages (/login, /dashboard, /logout) at the root; API-only projects leave this out.
     path("", include("ainative_auth.urls_pages")),
 ]

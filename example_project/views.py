@@ -11,20 +11,24 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.http import require_safe
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
+from rest_framework.authentication import BaseAuthentication
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from ainative_auth.authentication import APIKeyAuthentication, JWTAuthentication
+from ainative_auth.authentication import default_authentication_classes
 from ainative_auth.permissions import HasScope
 
 
 class CreditsBalanceView(APIView):
-    # API key first: when both headers are sent, the key decides (as on ainative_auth's own
-    # endpoints).
-    authentication_classes = [APIKeyAuthentication, JWTAuthentication]
+    # The app's own list: API keys first (when both headers are sent, the key decides),
+    # then the OAuth server's access tokens for this API (when it is installed), then
+    # session JWTs. A key or an OAuth token needs credits:read; a session is not limited.
     permission_classes = [IsAuthenticated, HasScope.require("credits:read")]
+
+    def get_authenticators(self) -> list[BaseAuthentication]:
+        return [klass() for klass in default_authentication_classes()]
 
     @extend_schema(
         responses={

@@ -38,7 +38,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 
 from .. import clock
 from ..conf import auth_settings
-from ..exceptions import Unauthorized, error_body
+from ..exceptions import Unauthorized, challenge, error_body
 from ..models import RefreshSession, idle_expiry
 from ..users import may_authenticate
 
@@ -48,9 +48,6 @@ SESSION_ID_KEY = "_ainative_session_id"
 # Seconds between two writes of a browser session's `last_used_at` (and idle expiry):
 # like an API key's, the row is not written on every page view.
 TOUCH_INTERVAL = 60
-
-# The challenge of a 401 without credentials: both schemes the middleware accepts.
-CHALLENGE = 'Bearer realm="api", APIKey realm="api"'
 
 _UNSET: Any = object()
 
@@ -262,6 +259,6 @@ def unauthenticated(request: HttpRequest) -> HttpResponse:
     else:
         error = Unauthorized()
         response = JsonResponse(error_body(str(error.detail), error.error_code), status=401)
-        response["WWW-Authenticate"] = CHALLENGE
+        response["WWW-Authenticate"] = challenge(request)
     response["Cache-Control"] = "no-store"
     return response

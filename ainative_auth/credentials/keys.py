@@ -63,11 +63,22 @@ def verification_keys() -> list[str]:
     sessions alive: tokens signed with the old key verify, and each refresh re-issues them
     under the new one. Drop the old key once the longest session lifetime has passed.
     """
-    if auth_settings.SIGNING_KEY:
-        retired = [str(key) for key in auth_settings.SIGNING_KEY_FALLBACKS or []]
-    else:
-        retired = [_derived_key(key) for key in getattr(settings, "SECRET_KEY_FALLBACKS", [])]
-    return [signing_key(), *retired]
+    return list(verification_key_tuple(*auth_settings.values(
+        "SIGNING_KEY", "SIGNING_KEY_FALLBACKS")))
+
+
+def verification_key_tuple(signing_key_setting: Any, fallbacks_setting: Any) -> tuple[str, ...]:
+    """``verification_keys()`` for settings the caller has just read (the access-token
+    check reads its settings in one go); Django's secret keys are read here."""
+    if signing_key_setting:
+        return (str(signing_key_setting), *(str(key) for key in fallbacks_setting or []))
+    return _derived_keys(settings.SECRET_KEY,
+                         tuple(getattr(settings, "SECRET_KEY_FALLBACKS", ())))
+
+
+@functools.lru_cache(maxsize=8)
+def _derived_keys(secret_key: str, fallbacks: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(_derived_key(key) for key in (secret_key, *fallbacks))
 
 
 def new_salt() -> str:
@@ -215,7 +226,9 @@ def hash_api_key_secret(public_id: str, secret: str, secret_key: str | None = No
     every user out, but should not break every server's API key.
     """
     pepper = _api_key_pepper(secret_key or settings.SECRET_KEY)
-    return hmac.new(pepper, f"{public_id}:{secret}".encode(), hashlib.sha256).hexdigest()
+    # hmac.digest: the one-shot C implementation (the same MAC as hmac.new(...)), on
+    # every API-key request.
+    return hmac.digest(pepper, f"{public_id}:{secret}".encode(), "sha256").hex()
 
 
 def matching_api_key_hash(public_id: str, secret: str, stored_hashes: list[str]) -> str | None:
@@ -223,14 +236,24 @@ def matching_api_key_hash(public_id: str, secret: str, stored_hashes: list[str])
     comparison; None when it matches none.
 
     Hashes made under a key in ``SECRET_KEY_FALLBACKS`` still match, so SECRET_KEY can be
-    rotated the Django way without revoking every API key at once. Which hash matched
-    tells the signature check which signing secret goes with the key presented.
+    rotated the Django way without revoking every API key at once (the fallbacks are only
+    tried when the current key matches nothing). Which hash matched tells the signature
+    check which signing secret goes with the key presented.
     """
-    for secret_key in _secret_keys():
-        candidate = hash_api_key_secret(public_id, secret, secret_key)
-        for stored in stored_hashes:
-            if stored and hmac.compare_digest(candidate, stored):
-                return stored
+    found = _matching(hash_api_key_secret(public_id, secret, settings.SECRET_KEY), stored_hashes)
+    if found is not None:
+        return found
+    for secret_key in getattr(settings, "SECRET_KEY_FALLBACKS", []):
+        found = _matching(hash_api_key_secret(public_id, secret, secret_key), stored_hashes)
+        if found is not None:
+            return found
+    return None
+
+
+def _matching(candidate: str, stored_hashes: list[str]) -> str | None:
+    for stored in stored_hashes:
+        if stored and hmac.compare_digest(candidate, stored):
+            return stored
     return None
 
 

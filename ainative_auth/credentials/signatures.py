@@ -51,7 +51,7 @@ from http_message_signatures import (
 
 from .. import clock
 from ..conf import auth_settings
-from ..exceptions import ServiceUnavailable, SignatureInvalid
+from ..exceptions import ServiceUnavailable, SignatureInvalid, SignatureRequired
 from ..models import APIKey
 from .keys import API_KEY_PREFIX, is_api_key_public_id, signing_secret_candidates
 
@@ -105,6 +105,38 @@ def _v1_mac(value: str | None) -> bytes:
     if base64.b64encode(mac).decode("ascii") != value:
         raise SignatureInvalid("X-Signature is not canonical base64.")
     return mac
+
+
+# Methods a v1 signature may be used for on a key with ``require_signature`` (RFC 9110's
+# safe methods: they change nothing, so a captured request replayed in its window can
+# read, but never write, create or rotate a key).
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def check_v1_allowed(request: Any, key: APIKey) -> None:
+    """Refuse (401 ``signature_required``) a v1-signed request that needs an RFC 9421
+    signature: every one when ``SIGNATURE_V1_ENABLED`` is off, and, for a key with
+    ``require_signature``, a write (any method but GET, HEAD, OPTIONS) unless
+    ``SIGNATURE_V1_ALLOW_WRITES`` is on.
+
+    v1 signs no method, path or body: one captured request of such a key would otherwise
+    be replayable as any request for ``SIGNATURE_MAX_AGE`` seconds, including ``POST
+    api-keys``, which answers with a new key and its signing secret.
+    """
+    if not auth_settings.SIGNATURE_V1_ENABLED:
+        raise SignatureRequired(
+            "v1 signatures (X-Signature) are turned off here: sign the request with "
+            "RFC 9421 (Signature-Input and Signature)."
+        )
+    if (key.require_signature and _http_request(request).method not in SAFE_METHODS
+            and not auth_settings.SIGNATURE_V1_ALLOW_WRITES):
+        raise SignatureRequired(V2_NEEDED_TO_WRITE)
+
+
+V2_NEEDED_TO_WRITE = (
+    "This API key requires signatures and a v1 signature (X-Signature) signs no method, "
+    "path or body: sign this request with RFC 9421 (Signature-Input and Signature)."
+)
 
 
 def verify_v1(request: Any, raw: str, key: APIKey, secret_hash: str) -> None:

@@ -10,6 +10,14 @@ If the cache is down, throttled endpoints answer 503 instead of silently droppin
 Counters of the IP kinds (``IP_KINDS``) count the client's network, not its exact address
 (``client_network``): one IPv6 host usually holds a whole /64, so counting per address
 would give it 2**64 budgets.
+The per-key request counter of API keys (``count_key_request``, on every API-key request)
+has one shortcut: when ``THROTTLE_CACHE`` is Django's local-memory cache, whose entries
+live in this process only, the counter lives in this process too, in a plain dict under a
+lock, instead of going through the cache's key validation, pickling and locking twice per
+request (``add`` + ``incr``: ~10 us in a loop, ~25 us inside a request, ``make bench``).
+It is the same budget: one per process, which is all a local-memory cache ever gives
+(several processes over it are refused, ``checks.per_process_caches``). Every other
+counter, and every counter on a shared cache (Redis), goes through the cache.
 """
 
 from __future__ import annotations
@@ -18,12 +26,17 @@ import functools
 import hashlib
 import ipaddress
 import logging
+import threading
+import time
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.core.cache import caches
+from django.core.cache.backends.locmem import LocMemCache
 from django.core.cache.backends.redis import RedisCache
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.module_loading import import_string
 from rest_framework import exceptions
 
 from .. import clock
@@ -169,6 +182,77 @@ def _count(cache: Any, key: str, timeout: int) -> int:
             return int(pipe.execute()[1])
     cache.add(key, 0, timeout=timeout)
     return int(cache.incr(key))
+
+
+# --- the per-key request counter of API keys ---------------------------------------------
+
+
+class _LocalCounters:
+    """Counters of one local-memory cache's budget, kept in this process: ``(key, window)``
+    -> ``(count, expiry)``. Expired windows are dropped when the dict grows."""
+
+    LIMIT = 10_000
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.counts: dict[tuple[str, int, int], tuple[int, float]] = {}
+
+    def count(self, name: tuple[str, int, int], timeout: int) -> int:
+        now = time.monotonic()
+        with self.lock:
+            entry = self.counts.get(name)
+            if entry is None or entry[1] <= now:
+                if len(self.counts) >= self.LIMIT:
+                    self.counts = {k: v for k, v in self.counts.items() if v[1] > now}
+                self.counts[name] = (1, now + timeout)
+                return 1
+            self.counts[name] = (entry[0] + 1, entry[1])
+            return entry[0] + 1
+
+
+_LOCAL: dict[tuple[str, str], _LocalCounters] = {}
+_LOCAL_LOCK = threading.Lock()
+
+
+@functools.lru_cache(maxsize=16)
+def _is_local_memory(backend: str) -> bool:
+    try:
+        return issubclass(import_string(backend), LocMemCache)
+    except ImportError:
+        return False
+
+
+def _local_counters(alias: str) -> _LocalCounters | None:
+    """This process's counters for ``alias`` when it is a local-memory cache, else None.
+    Keyed like the cache's own storage (by its LOCATION), so aliases sharing one store
+    share one budget."""
+    config = settings.CACHES.get(alias) or {}
+    if not _is_local_memory(str(config.get("BACKEND", ""))):
+        return None
+    name = (str(config.get("BACKEND")), str(config.get("LOCATION", "")))
+    counters = _LOCAL.get(name)
+    if counters is None:
+        with _LOCAL_LOCK:
+            counters = _LOCAL.setdefault(name, _LocalCounters())
+    return counters
+
+
+def count_key_request(public_id: str, rate: Rate | None, cache_alias: str) -> None:
+    """Count one request of the API key ``public_id`` against ``rate`` (the key's own or
+    the ``api_key`` scope's); raise 429 past it. ``cache_alias`` is ``THROTTLE_CACHE`` as
+    the caller just read it (with the request's other settings, in one go). Like
+    ``hit("api_key", "key", ...)``, which it calls for any cache but the local-memory one
+    (see the module docstring)."""
+    if rate is None:
+        return
+    counters = _local_counters(cache_alias)
+    if counters is None:
+        hit("api_key", "key", public_id, rate)
+        return
+    now = clock.time()
+    window = int(now // rate.period)
+    if counters.count((public_id, rate.period, window), rate.period + 1) > rate.limit:
+        raise exceptions.Throttled(wait=max(1, int((window + 1) * rate.period - now) + 1))
 
 
 def reset(scope: str, kind: str, ident: str, rate: Rate | None = None) -> None:

@@ -17,7 +17,7 @@ from rest_framework_simplejwt.exceptions import TokenBackendError, TokenBackendE
 
 from .. import clock
 from ..conf import auth_settings
-from .keys import signing_key, verification_keys
+from .keys import signing_key, verification_key_tuple
 
 ACCESS_TOKEN_MAX_LENGTH = 4096
 _HMAC_ALGORITHMS = {"HS256", "HS384", "HS512"}
@@ -103,19 +103,21 @@ def decode_access_token(token: str) -> dict[str, Any]:
     """
     if not isinstance(token, str) or not token or len(token) > ACCESS_TOKEN_MAX_LENGTH:
         raise InvalidAccessToken("malformed")
-    algorithm = auth_settings.JWT_ALGORITHM
+    # Every setting of the check in one read (on every request; still at use time).
+    algorithm, leeway, audience, issuer, lifetime, key, fallbacks = auth_settings.values(
+        "JWT_ALGORITHM", "JWT_LEEWAY", "JWT_AUDIENCE", "JWT_ISSUER", "ACCESS_TOKEN_LIFETIME",
+        "SIGNING_KEY", "SIGNING_KEY_FALLBACKS")
     if algorithm not in _HMAC_ALGORITHMS:
         raise ValueError("AINATIVE_AUTH['JWT_ALGORITHM'] must be HS256, HS384 or HS512")
-    leeway = int(auth_settings.JWT_LEEWAY)
+    leeway = int(leeway)
     claims = _verified_claims(
-        token, tuple(verification_keys()), algorithm, auth_settings.JWT_AUDIENCE,
-        auth_settings.JWT_ISSUER, leeway,
+        token, verification_key_tuple(key, fallbacks), algorithm, audience, issuer, leeway,
     )
     # We never issue a token living longer than ACCESS_TOKEN_LIFETIME: an `exp` of 2**70
     # (or any lifetime past the setting) is not one of ours, whatever its signature says.
     # Judged per call (the setting is read at use time), so lowering it also shortens
     # tokens already issued.
-    if not 0 < claims["exp"] - claims["iat"] <= int(auth_settings.ACCESS_TOKEN_LIFETIME):
+    if not 0 < claims["exp"] - claims["iat"] <= int(lifetime):
         raise InvalidAccessToken("lifetime out of range")
     now = clock.time()
     if claims["exp"] <= now - leeway:

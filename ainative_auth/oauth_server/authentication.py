@@ -29,7 +29,7 @@ from .. import clock
 from ..authentication import bearer_token
 from ..conf import auth_settings
 from ..credentials.lookups import CompiledLookup
-from ..exceptions import InsufficientScope, TokenInvalid
+from ..exceptions import InsufficientScope, TokenInvalid, api_resource_path
 from ..users import may_authenticate
 from . import resources
 
@@ -209,3 +209,17 @@ class OAuthAccessTokenAuthentication(BaseAuthentication):
 
     def authenticate_header(self, request: Request) -> str:
         return f'Bearer realm="{self.www_authenticate_realm}"'
+
+
+class APIResourceAuthentication(OAuthAccessTokenAuthentication):
+    """OAuth access tokens on the API's own views (``ainative_auth.urls``), for the API
+    resource only (the path the API is mounted at, e.g. ``<site>/api/v1``): a token issued
+    for ``/mcp`` is a 401 here. The API's views list it through the app config's
+    ``bearer_authentication`` (``authentication.default_authentication_classes``). Its
+    scopes limit it like an API key's (``permissions.HasScope``)."""
+
+    def authenticate(self, request: Request) -> tuple[Any, OAuthAccessToken] | None:
+        token = bearer_token(request.META.get("HTTP_AUTHORIZATION"))
+        if token is None or not is_oauth_token(token):
+            return None
+        return authenticate_oauth_token(token, api_resource_path() or "")

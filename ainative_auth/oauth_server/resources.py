@@ -46,6 +46,13 @@ def resources() -> dict[str, list[str]]:
     return out
 
 
+def resource_paths() -> dict[str, list[str]]:
+    """``{path under SITE_URL: scopes it accepts}`` (``resources()`` without the origin)."""
+    every = list(auth_settings.OAUTH_SERVER_SCOPES)
+    return {_normalised(str(path)): list(every if scopes is None else scopes)
+            for path, scopes in dict(auth_settings.OAUTH_SERVER_RESOURCES).items()}
+
+
 def resource_id(path: str) -> str:
     """The identifier of the resource at ``path`` (``"/mcp"`` -> ``<SITE_URL>/mcp``)."""
     return site_url() + _normalised(path)

@@ -588,13 +588,13 @@ def test_credentials_in_the_query_string_are_ignored(make_user: Any) -> None:
     assert_rejected(response, before, statuses=(401,), codes=("invalid_credentials",))
 
 
-def test_a_refresh_token_in_the_query_string_is_ignored(tokens: dict[str, Any]) -> None:
+def test_a_refresh_token_in_the_query_string_is_refused(tokens: dict[str, Any]) -> None:
     before = state()
 
     response = Client().post(f"/api/v1/auth/refresh?refresh_token={tokens['refresh_token']}",
                                 {}, format="json")
 
-    assert_rejected(response, before, codes=("validation_error",))
+    assert_rejected(response, before, codes=("credentials_in_query",))
 
 
 # --- paths and methods (F28, R8) ----------------------------------------------------------

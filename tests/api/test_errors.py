@@ -18,7 +18,7 @@ from unittest import mock
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
-from django.db import InterfaceError, OperationalError
+from django.db import InterfaceError, OperationalError, connection
 from django.test import Client
 from django.urls import path
 from rest_framework.test import APIClient
@@ -331,7 +331,11 @@ def test_cors_never_reflects_a_foreign_origin(db: Any) -> None:
 
 
 def database_down(error: type[Exception] = OperationalError) -> Any:
-    return mock.patch("django.db.backends.base.base.BaseDatabaseWrapper.cursor",
+    # The backends' cursor factory: Django's cursor() and the authentication lookups
+    # (which run their SELECT on the driver's cursor) both get their cursors from it.
+    return mock.patch("django.db.backends.sqlite3.base.DatabaseWrapper.create_cursor"
+                      if connection.vendor == "sqlite" else
+                      "django.db.backends.postgresql.base.DatabaseWrapper.create_cursor",
                       side_effect=error("connection refused"))
 
 

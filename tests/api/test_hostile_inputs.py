@@ -342,7 +342,7 @@ def test_every_bad_api_key_gets_the_same_401_and_touches_nothing(world: World, n
     for label, value in _key_variants(world.api_key).items():
         response = call(world, name, HTTP_X_API_KEY=value)
         assert response.status_code == 401, (label, response.content)
-        bodies.add(json.dumps(assert_refused(response, challenge="APIKey"), sort_keys=True))
+        bodies.add(json.dumps(assert_refused(response, challenge="Bearer"), sort_keys=True))
     assert len(bodies) == 1, bodies  # one body for all: the answer tells a prober nothing
     assert state() == before  # no last_used_at either
 
@@ -650,7 +650,9 @@ def test_a_field_given_only_in_the_query_string_is_missing(target: Target) -> No
         response = target.client.generic(
             target.method, f"{target.path}?{name}={value}&{name}={value}",
             json.dumps(body).encode(), content_type=JSON)
-        assert_rejected(response, before, codes=("validation_error", "invalid_state"))
+        # A credential-shaped value (the refresh token) is refused as such, whatever its name.
+        assert_rejected(response, before, codes=("validation_error", "invalid_state",
+                                                 "credentials_in_query"))
     target.assert_still_accepted()
 
 

@@ -137,7 +137,7 @@ def test_a_revoked_key_is_401_on_the_very_next_request(
     response = with_key(client, "get", ME, plaintext)
     assert response.status_code == 401
     assert response.json()["error_code"] == "api_key_invalid"
-    assert 'APIKey realm="api"' in response["WWW-Authenticate"]
+    assert 'error="invalid_token"' in response["WWW-Authenticate"]
     assert APIKey.objects.get(pk=key.pk).revoked_at is not None
     # A brand-new client (another connection) is refused as well.
     assert with_key(APIClient(), "get", ME, plaintext).status_code == 401
@@ -176,17 +176,20 @@ def test_the_key_of_an_inactive_owner_is_401(api: APIClient, api_key: Any) -> No
     assert response.json()["error_code"] == "api_key_invalid"
 
 
-def test_no_credentials_is_401_offering_both_schemes(api: APIClient) -> None:
+def test_no_credentials_is_401_with_a_bearer_challenge(api: APIClient) -> None:
+    # One Bearer challenge: a key is a Bearer credential too (tests/api/test_challenges.py).
     response = api.get(ME)
     assert response.status_code == 401
     assert response.json()["error_code"] == "not_authenticated"
-    assert "Bearer" in response["WWW-Authenticate"]
-    assert "APIKey" in response["WWW-Authenticate"]
+    assert response["WWW-Authenticate"].startswith('Bearer realm="api"')
+    assert "error=" not in response["WWW-Authenticate"]
 
 
-def test_a_key_in_the_query_string_is_ignored(api: APIClient, api_key: Any) -> None:
+def test_a_key_in_the_query_string_is_refused(api: APIClient, api_key: Any) -> None:
     _, plaintext = api_key
-    assert api.get(ME, {"api_key": plaintext, "X-API-Key": plaintext}).status_code == 401
+    response = api.get(ME, {"api_key": plaintext, "X-API-Key": plaintext})
+    assert response.status_code == 400
+    assert response.json()["error_code"] == "credentials_in_query"
 
 
 # --- malformed values (F23) -------------------------------------------------------
@@ -307,7 +310,8 @@ def test_credits_balance_needs_the_credits_read_scope(
     response = with_key(api, "get", BALANCE, other)
     assert response.status_code == 403
     assert response.json()["error_code"] == "insufficient_scope"
-    assert "WWW-Authenticate" not in response
+    assert response["WWW-Authenticate"].startswith(
+        'Bearer error="insufficient_scope", scope="credits:read"')
 
     assert with_key(api, "get", BALANCE, everything).status_code == 200
     # JWT sessions are not scope-limited.

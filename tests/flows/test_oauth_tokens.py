@@ -228,3 +228,41 @@ def test_a_token_naming_several_audiences_is_refused(alice: Any, app: Any, api: 
                          expires_at=timezone.now() + timedelta(hours=1))
     with pytest.raises(TokenInvalid):
         authenticate_oauth_token(both, "/mcp")
+
+
+# --- the API itself is a resource server: its tokens, limited by their scopes --------------
+
+
+def test_the_api_accepts_a_token_issued_for_it_and_its_scopes_limit_it(
+    alice: Any, app: Any, api: APIClient, verify: Any
+) -> None:
+    """A token for ``<site>/api/v1`` reads ``users/me`` (any credential may) and the
+    example's credits with ``credits:read``; a view it holds no scope for is a 403
+    ``insufficient_scope`` naming the scope, and one closed to delegated credentials
+    (session management) a 403 too: a delegated token is not the user's session."""
+    verify(alice)
+    access = grant_tokens(api, app, scope="profile credits:read",
+                          resource=API)["access_token"]
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {access}")
+    assert client.get(reverse("ainative_auth:me")).json()["email"] == "alice@example.com"
+    assert client.get("/api/v1/public/credits/balance").status_code == 200
+    created = client.post(reverse("ainative_auth:api-keys"), {"name": "minted-by-app"},
+                          format="json")
+    assert created.status_code == 403 and created.json()["error_code"] == "insufficient_scope"
+    assert 'scope="keys:write"' in created["WWW-Authenticate"]
+    assert client.post(reverse("ainative_auth:logout-all")).status_code == 403
+    from ainative_auth.models import APIKey
+
+    assert not APIKey.objects.filter(user=alice).exists()
+
+
+def test_a_token_for_another_resource_is_a_401_at_the_api(
+    alice: Any, app: Any, api: APIClient
+) -> None:
+    access = grant_tokens(api, app)["access_token"]  # issued for /mcp
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {access}")
+    answer = client.get(reverse("ainative_auth:me"))
+    assert answer.status_code == 401 and answer.json()["error_code"] == "token_invalid"
+    assert 'error="invalid_token"' in answer["WWW-Authenticate"]

@@ -411,11 +411,13 @@ def test_a_real_token_with_the_token_scheme_is_not_authenticated(tokens: dict[st
 
 @pytest.mark.parametrize("parameter", ["access_token", "token", "jwt", "authorization",
                                        "bearer"])
-def test_a_token_in_the_query_string_is_ignored(tokens: dict[str, Any], parameter: str) -> None:
+def test_a_token_in_the_query_string_is_refused(tokens: dict[str, Any], parameter: str) -> None:
+    # Never accepted as a credential, and refused outright so the client learns why
+    # (tests/flows/test_bearer_keys.py has the API-key cases).
     response = APIClient().get(f"{ME}?{parameter}={tokens['access_token']}")
 
-    assert_401(response)
-    assert response.json()["error_code"] == "not_authenticated"
+    assert response.status_code == 400
+    assert response.json()["error_code"] == "credentials_in_query"
 
 
 def test_a_token_in_a_form_body_is_ignored(tokens: dict[str, Any]) -> None:

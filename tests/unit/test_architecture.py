@@ -39,7 +39,8 @@ def test_the_import_contracts_hold() -> None:
 PUBLIC_SURFACE = {
     "__init__", "adapter", "admin", "admin_site", "apps", "authentication", "backends",
     "checks", "client", "clock", "conf", "exceptions", "hashers", "middleware", "models",
-    "parsers", "permissions", "schema", "setup", "signals", "urls", "urls_pages", "users",
+    "parsers", "permissions", "schema", "setup", "signals", "urls", "urls_pages",
+    "urls_wellknown", "users",
 }
 ROOMS = {"api", "credentials", "management", "migrations", "outbox", "providers", "services",
          "web", "static", "templates", "templatetags", "oauth_server"}

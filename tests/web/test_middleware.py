@@ -23,6 +23,17 @@ from tests.web.helpers import (
 WHOAMI = "/api/protected/whoami"
 
 
+def _challenge(error: str = "") -> str:
+    """The 401 challenge for a path the middleware guards: the site's metadata (the
+    scope rules are in tests/web/test_middleware_scopes.py)."""
+    from django.conf import settings
+
+    site = settings.AINATIVE_AUTH["SITE_URL"]
+    params = f'error="{error}", ' if error else ""
+    return (f'Bearer realm="api", {params}resource_metadata='
+            f'"{site}/.well-known/oauth-protected-resource"')
+
+
 def _paths(settings: Any, protected: list[str], public: list[str] | None = None,
            login: str = "/login") -> None:
     settings.AINATIVE_AUTH = {**settings.AINATIVE_AUTH, "PROTECTED_PATHS": protected,
@@ -195,7 +206,7 @@ def test_a_bad_api_key_is_the_apis_401_even_for_a_browser(accept: str) -> None:
     assert response.status_code == 401
     assert response.json() == {"detail": "The API key is invalid, expired or revoked.",
                                "error_code": "api_key_invalid"}
-    assert response["WWW-Authenticate"] == 'APIKey realm="api"'
+    assert response["WWW-Authenticate"] == _challenge("invalid_token")
 
 
 @pytest.mark.django_db
@@ -240,7 +251,7 @@ def test_an_api_client_without_credentials_gets_a_401(accept: str) -> None:
         "detail": "Authentication credentials were not provided or are not valid.",
         "error_code": "not_authenticated",
     }
-    assert response["WWW-Authenticate"] == 'Bearer realm="api", APIKey realm="api"'
+    assert response["WWW-Authenticate"] == _challenge()
     assert response["Cache-Control"] == "no-store"
 
 
@@ -268,7 +279,7 @@ def test_head_is_answered_like_get() -> None:
     assert browser_head["Location"] == "/login?next=%2Fdashboard"
     api_head = Client().head(WHOAMI)
     assert api_head.status_code == 401
-    assert api_head["WWW-Authenticate"] == 'Bearer realm="api", APIKey realm="api"'
+    assert api_head["WWW-Authenticate"] == _challenge()
     assert api_head.content == b""
 
 

@@ -35,6 +35,7 @@ ERRORS = {code: OpenApiResponse(ErrorSerializer) for code in (401, 403, 429)}
 
 class BaseAPIKeyView(AuthenticatedAPIView):
     permission_classes = [IsAuthenticated, HasScope.require("keys:write")]
+    manages_credentials = True
 
     @staticmethod
     def acting_key(request: Request) -> APIKey | None:

@@ -11,11 +11,17 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from ...authentication import default_authentication_classes
-from ...exceptions import InsufficientScope, LengthRequired, exception_handler
+from ...authentication import default_authentication_classes, refuse_credentials_in_query
+from ...credentials import signatures
+from ...exceptions import (
+    LengthRequired,
+    SignatureRequired,
+    challenge,
+    exception_handler,
+)
 from ...models import APIKey
 from ...parsers import StrictJSONParser
-from ...permissions import HasScope
+from ...permissions import HasScope, is_scope_limited, refused_here
 from ...schema import AutoSchema
 
 
@@ -42,11 +48,14 @@ class BaseAPIView(APIView):
         # bodies by Content-Length only), so the request is refused instead of misread.
         if request.META.get("HTTP_TRANSFER_ENCODING"):
             raise LengthRequired()
+        # A token or key in the URL is refused on every endpoint, public ones included.
+        refuse_credentials_in_query(request.META)
         super().initial(request, *args, **kwargs)
 
     def get_authenticate_header(self, request: Request) -> str:
-        # A 401 must carry WWW-Authenticate (RFC 9110), also on login and refresh.
-        return super().get_authenticate_header(request) or 'Bearer realm="api"'
+        # A 401 must carry WWW-Authenticate (RFC 9110), also on login and refresh (DRF
+        # turns a 401 without one into a 403); the exception handler adds `error`.
+        return challenge(request)
 
     def finalize_response(
         self, request: Request, response: Response, *args: Any, **kwargs: Any
@@ -67,21 +76,26 @@ class AuthenticatedAPIView(BaseAPIView):
     """
 
     permission_classes = [IsAuthenticated]
+    # Views that create or change credentials (the API-key endpoints): there a key with
+    # ``require_signature`` must sign every write with RFC 9421, even where
+    # ``SIGNATURE_V1_ALLOW_WRITES`` lets v1 write elsewhere. A v1 signature signs no
+    # method, path or body, so a captured one must never turn into a new key, a new
+    # secret or a registered public key.
+    manages_credentials = False
 
     def get_authenticators(self) -> list:
         return [klass() for klass in default_authentication_classes()]
 
     def check_permissions(self, request: Request) -> None:
         super().check_permissions(request)
-        if isinstance(request.auth, APIKey) and not any(
-            isinstance(permission, HasScope) for permission in self.get_permissions()
-        ):
-            raise InsufficientScope("This endpoint cannot be used with an API key.")
-
-    def get_authenticate_header(self, request: Request) -> str:
-        # Both schemes, as one list of challenges (RFC 9110 section 11.6.1), Bearer first:
-        # the first authenticator is the API key one, but most clients here hold a JWT.
-        challenges = [auth.authenticate_header(request) for auth in self.get_authenticators()]
-        challenges = [c for c in challenges if c]
-        challenges.sort(key=lambda challenge: not challenge.startswith("Bearer"))
-        return ", ".join(challenges) or 'Bearer realm="api"'
+        key = request.auth
+        if not is_scope_limited(key):
+            return
+        if not any(isinstance(permission, HasScope) for permission in self.get_permissions()):
+            raise refused_here(key)
+        if not isinstance(key, APIKey):
+            return
+        if (self.manages_credentials and key.require_signature
+                and signatures.is_v1(request.META)
+                and request.method not in signatures.SAFE_METHODS):
+            raise SignatureRequired(signatures.V2_NEEDED_TO_WRITE)

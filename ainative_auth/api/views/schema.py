@@ -21,6 +21,9 @@ from ...schema import SCHEMA_DEFAULTS, AutoSchema, SchemaGenerator, extend_schem
 
 
 class SchemaView(SpectacularAPIView):
+    # A public document: no credential is read (a stale Bearer token must not turn it
+    # into a 401), whatever the project's DRF defaults.
+    authentication_classes: list = []
     schema = AutoSchema()
     generator_class = SchemaGenerator
 
@@ -35,6 +38,7 @@ class SchemaView(SpectacularAPIView):
 
 class SchemaDocsView(SpectacularSwaggerView):
     # The page loads Swagger UI from drf-spectacular's CDN default (SWAGGER_UI_DIST).
+    authentication_classes: list = []
     schema = AutoSchema()
     url_name = "ainative_auth:schema"
 
