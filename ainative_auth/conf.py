@@ -49,6 +49,9 @@ DEFAULTS: dict[str, Any] = {
         "change_password": "10/hour",
         "oauth": "30/minute",
         "api_key": "600/minute",
+        # Second-factor codes and passkey assertions (sign-in challenge, step-up, setup
+        # verification, disable): per IP for every attempt, per account for failures.
+        "mfa": "10/minute",
     },
     # Ceiling on consecutive failed logins per account (a success or a password reset
     # clears it), on top of the `login` rate; None disables it. NIST 800-63B: at most 100.
@@ -75,6 +78,10 @@ DEFAULTS: dict[str, Any] = {
     "UNVERIFIED_MAY_ADD_CREDENTIALS": False,
     # Base URL of the frontend; email links are built from it, never from the Host header.
     "FRONTEND_URL": "http://localhost:3000",
+    # The public origin of the site ("https://auth.example.com"); the WebAuthn relying party
+    # (its host is the RP ID, the origin what passkey ceremonies must come from) and the
+    # absolute URLs the app prints derive from it, never from the Host header. None: unset.
+    "SITE_URL": None,
     # Path template of the email-verification link.
     "VERIFY_EMAIL_PATH": "/verify-email?token={token}",
     # Path template of the password-reset link.
@@ -119,6 +126,17 @@ DEFAULTS: dict[str, Any] = {
     # The pages' logo: a static file path ("myapp/logo.svg") or a URL on this site or on
     # STATIC_URL's origin; None shows the first letter of SITE_NAME instead.
     "SITE_LOGO": None,
+    # Seconds a session's last second factor counts as fresh: for a user with MFA on,
+    # creating or rotating API keys, changing the password and changing factors need one
+    # proven this recently (403 step_up_required otherwise; POST auth/mfa/step-up).
+    "STEP_UP_MAX_AGE": 600,
+    # Ceiling on failed second-factor codes per account (a success clears it), on top of
+    # the `mfa` rate; a window, never a permanent lockout. None disables it. NIST 800-63B:
+    # at most 100 consecutive failures.
+    "MFA_LOCKOUT_RATE": "100/day",
+    # Cache alias for pending MFA sign-ins (mfa_token) and WebAuthn challenges, both
+    # single use; shared by all processes in production.
+    "MFA_CACHE": "default",
     # Cache alias for OAuth state (with its PKCE verifier and nonce), used codes, and the
     # providers' discovery documents and keys; shared by all processes in production.
     "OAUTH_CACHE": "default",

@@ -80,6 +80,9 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    # Multi-factor authentication (TOTP, recovery codes, passkeys): the `mfa` extra.
+    # configure() adds ainative_auth itself, which this sub-app plugs into.
+    "ainative_auth.mfa",
 ]
 
 MIDDLEWARE = [
@@ -216,6 +219,10 @@ REST_FRAMEWORK = {
 _oauth_redirects = env_list("OAUTH_REDIRECT_URIS", f"{FRONTEND_URL}/auth/callback")
 AINATIVE_AUTH: dict[str, Any] = {
     "FRONTEND_URL": FRONTEND_URL,
+    # The public origin: the WebAuthn relying party (passkeys) and absolute URLs. localhost,
+    # not 127.0.0.1: browsers refuse IP addresses as passkey relying parties.
+    "SITE_URL": os.environ.get(
+        "SITE_URL", f"http://localhost:{os.environ.get('PORT', '8000')}").rstrip("/"),
     "THROTTLE_RATES": parse_throttle_rates(os.environ.get("AINATIVE_AUTH_THROTTLE_RATES", "")),
     "OAUTH_REDIRECT_URIS": _oauth_redirects,
     # Reverse proxies in front (each appends to X-Forwarded-For); 0 = REMOTE_ADDR only.
