@@ -35,5 +35,6 @@ urlpatterns = [
 
 # The MFA pages (the code step, step-up, passkeys, the dashboard's "Security" actions)
 # when ``ainative_auth.mfa`` is installed.
+# First: "login/mfa" and "login/passkey" would otherwise be taken for provider names.
 if apps.is_installed("ainative_auth.mfa"):
-    urlpatterns += import_module("ainative_auth.mfa.urls_pages").urlpatterns
+    urlpatterns = import_module("ainative_auth.mfa.urls_pages").urlpatterns + urlpatterns
