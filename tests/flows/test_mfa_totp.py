@@ -192,19 +192,35 @@ def test_wrong_codes_are_throttled_per_account_without_a_lasting_lockout(
 ) -> None:
     _, secret, _ = mfa_alice
     auth_settings.rates(mfa="3/minute")
+
     token = login().json()["mfa_token"]
-    for _ in range(3):
-        assert_error(api.post(url("mfa-challenge"), {"mfa_token": token, "code": "000000"},
-                              format="json"), 400, "mfa_code_invalid")
-    token = login().json()["mfa_token"]
-    response = api.post(url("mfa-challenge"), {"mfa_token": token, "code": code_now(secret)},
-                        format="json")
-    assert_error(response, 429, "throttled")
+
+    def attempt(code: str, n: int) -> Any:  # each from another address: per account
+        return api.post(url("mfa-challenge"), {"mfa_token": token, "code": code},
+                        format="json", REMOTE_ADDR=f"198.51.100.{n}")
+
+    for n in range(3):
+        assert_error(attempt("000000", n), 400, "mfa_code_invalid")
+    assert_error(attempt(code_now(secret), 10), 429, "throttled")
     clock.advance(60)
     token = login().json()["mfa_token"]
-    response = api.post(url("mfa-challenge"), {"mfa_token": token, "code": code_now(secret)},
-                        format="json")
-    assert response.status_code == 200
+    assert attempt(code_now(secret), 11).status_code == 200
+
+
+def test_code_attempts_are_throttled_per_ip(
+    mfa_alice: Any, api: Any, login: Any, make_user: Any, auth_settings: Any, clock: Any
+) -> None:
+    bob = make_user(email="bob@example.com")
+    bob_secret, _ = enable_totp(bob)
+    clock.advance(61)
+    auth_settings.rates(mfa="3/minute")
+    for _ in range(3):
+        token = login().json()["mfa_token"]
+        api.post(url("mfa-challenge"), {"mfa_token": token, "code": "000000"}, format="json")
+    token = login("bob@example.com").json()["mfa_token"]
+    assert_error(api.post(url("mfa-challenge"), {"mfa_token": token,
+                                                 "code": code_now(bob_secret)},
+                          format="json"), 429, "throttled")
 
 
 def test_the_failure_ceiling_holds_then_lifts(
