@@ -47,7 +47,7 @@ from rest_framework.exceptions import Throttled
 
 from .client import Client
 from .credentials import browser_session
-from .exceptions import ServiceUnavailable
+from .exceptions import MFARequired, ServiceUnavailable
 from .services import accounts, sessions
 
 # Only sessions started by proving the password open the admin.
@@ -60,8 +60,14 @@ class _AdminLoginView(LoginView):
     login_key = ""
 
     def form_valid(self, form: Any) -> HttpResponse:
-        accounts.complete_form_login(form.get_user(), self.login_key,
-                                     client=Client.of(self.request), browser=self.request)
+        try:
+            accounts.complete_form_login(form.get_user(), self.login_key,
+                                         client=Client.of(self.request), browser=self.request)
+        except MFARequired:
+            # The password was right and the account has MFA on: the login page asks for
+            # the second factor (the pending sign-in is in this browser's session), then
+            # comes back here.
+            return HttpResponseRedirect(browser_session.login_url(self.get_success_url()))
         return HttpResponseRedirect(self.get_success_url())
 
 

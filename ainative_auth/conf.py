@@ -49,6 +49,9 @@ DEFAULTS: dict[str, Any] = {
         "change_password": "10/hour",
         "oauth": "30/minute",
         "api_key": "600/minute",
+        # Second-factor codes and passkey assertions (sign-in challenge, step-up, setup
+        # verification, disable): per IP for every attempt, per account for failures.
+        "mfa": "10/minute",
     },
     # Ceiling on consecutive failed logins per account (a success or a password reset
     # clears it), on top of the `login` rate; None disables it. NIST 800-63B: at most 100.
@@ -104,8 +107,10 @@ DEFAULTS: dict[str, Any] = {
     # signature, which signs no method, path or body; never on key management.
     "SIGNATURE_V1_ALLOW_WRITES": False,
     # The public origin (scheme://host[:port]): protected resources' identifiers, their
-    # metadata URLs in 401/403 challenges and the issuer derive from it, never from the
-    # Host header. None: challenges carry no resource_metadata, no metadata is served.
+    # metadata URLs in 401/403 challenges, the OAuth issuer, the WebAuthn relying party
+    # (its host is the RP ID) and every absolute URL the app prints derive from it, never
+    # from the Host header. None: challenges carry no resource_metadata, no metadata is
+    # served, passkeys are off.
     "SITE_URL": None,
     # Issuers named by the protected-resource metadata; None: ours (SITE_URL) when the
     # app's OAuth authorization server is installed, else none.
@@ -135,6 +140,17 @@ DEFAULTS: dict[str, Any] = {
     # The pages' logo: a static file path ("myapp/logo.svg") or a URL on this site or on
     # STATIC_URL's origin; None shows the first letter of SITE_NAME instead.
     "SITE_LOGO": None,
+    # Seconds a session's last second factor counts as fresh: for a user with MFA on,
+    # creating or rotating API keys, changing the password and changing factors need one
+    # proven this recently (403 step_up_required otherwise; POST auth/mfa/step-up).
+    "STEP_UP_MAX_AGE": 600,
+    # Ceiling on failed second-factor codes per account (a success clears it), on top of
+    # the `mfa` rate; a window, never a permanent lockout. None disables it. NIST 800-63B:
+    # at most 100 consecutive failures.
+    "MFA_LOCKOUT_RATE": "100/day",
+    # Cache alias for pending MFA sign-ins (mfa_token) and WebAuthn challenges, both
+    # single use; shared by all processes in production.
+    "MFA_CACHE": "default",
     # Cache alias for OAuth state (with its PKCE verifier and nonce), used codes, and the
     # providers' discovery documents and keys; shared by all processes in production.
     "OAUTH_CACHE": "default",

@@ -173,6 +173,57 @@ class EmailNotVerified(Forbidden):
     default_detail = "Verify your email address first."
 
 
+# --- second factors ------------------------------------------------------------------------
+
+
+class MFARequired(Forbidden):
+    """A sign-in proved the first factor of a user with MFA on: no session was started.
+    The body carries ``mfa_token`` (single use, 5 minutes; ``POST auth/mfa/challenge``)
+    and ``methods`` (the second factors this user can present)."""
+
+    error_code = "mfa_required"
+    default_detail = "A second factor is required to complete this sign-in."
+
+    def __init__(self, mfa_token: str, methods: list[str]) -> None:
+        super().__init__()
+        self.mfa_token = mfa_token
+        self.methods = list(methods)
+        self.extra_body = {"mfa_token": mfa_token, "methods": self.methods}
+
+
+class StepUpRequired(Forbidden):
+    """The action needs a second factor proven within ``STEP_UP_MAX_AGE`` in this session
+    (``POST auth/mfa/step-up``)."""
+
+    error_code = "step_up_required"
+    default_detail = "Confirm with your second factor first."
+
+
+class MFACodeInvalid(APIError):
+    """A second-factor code that is malformed, wrong, already used, or a recovery code
+    that is unknown or spent: one 400 for all."""
+
+    error_code = "mfa_code_invalid"
+    default_detail = "The authentication code is not valid."
+
+
+class MFATokenInvalid(Unauthorized):
+    """An ``mfa_token`` that is malformed, unknown, expired, already used, or issued for
+    another kind of client: one 401 for all. Sign in again."""
+
+    error_code = "mfa_token_invalid"
+    default_detail = "This sign-in has expired or was already completed. Sign in again."
+
+
+class PasskeyInvalid(APIError):
+    """A WebAuthn credential that does not verify: garbage, a wrong origin or RP ID, an
+    unknown, used or expired challenge, no user verification, an unknown or another
+    user's credential, a sign counter that went backwards. One 400 for all."""
+
+    error_code = "passkey_invalid"
+    default_detail = "The passkey could not be verified. Try again."
+
+
 class Conflict(APIError):
     status_code = status.HTTP_409_CONFLICT
     error_code = "conflict"
@@ -184,6 +235,21 @@ class EmailTaken(Conflict):
     default_detail = "An account with this email already exists."
 
 
+class MFAAlreadyEnabled(Conflict):
+    error_code = "mfa_already_enabled"
+    default_detail = "An authenticator app is already set up. Disable it first."
+
+
+class MFANotEnabled(Conflict):
+    error_code = "mfa_not_enabled"
+    default_detail = "Multi-factor authentication is not on for this account."
+
+
+class MFASetupRequired(Conflict):
+    error_code = "mfa_setup_required"
+    default_detail = "Start the authenticator app setup first (POST auth/mfa/setup)."
+
+
 class APIKeyLimitReached(Conflict):
     error_code = "api_key_limit_reached"
     default_detail = "This account already has the maximum number of API keys."
@@ -193,6 +259,14 @@ class NotFound(APIError):
     status_code = status.HTTP_404_NOT_FOUND
     error_code = "not_found"
     default_detail = "Not found."
+
+
+class PasskeysNotConfigured(NotFound):
+    """Passkeys need ``SITE_URL`` (an https origin, or http://localhost) to name the
+    relying party."""
+
+    error_code = "passkeys_not_configured"
+    default_detail = "Passkeys are not configured on this site."
 
 
 # --- social login -------------------------------------------------------------------------
@@ -509,7 +583,10 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     elif isinstance(exc, InsufficientScope):
         headers["WWW-Authenticate"] = challenge(
             context.get("request"), error="insufficient_scope", scopes=exc.scopes)
-    return Response(error_body(detail, code), status=status_code, headers=headers)
+    body = error_body(detail, code)
+    # A few errors carry fields of their own (``MFARequired``: mfa_token, methods).
+    body.update(getattr(exc, "extra_body", None) or {})
+    return Response(body, status=status_code, headers=headers)
 
 
 def _challenge_401(exc: Exception, request: Any) -> str:

@@ -82,6 +82,14 @@ class RefreshSession(models.Model):
     # the API's login, the login page, the admin's login form), "social:<provider>". Only
     # "password" sessions open the Django admin (``admin_site.ThrottledAdminSite``).
     method = models.CharField(max_length=32, blank=True, default="")
+    # How the session proved who the user is, as RFC 8176 authentication method
+    # references ("pwd", "fed" for a provider, "hwk" for a passkey, "otp" for a TOTP,
+    # "rec" for a recovery code, "mfa" once a second factor was proven); written at the
+    # sign-in and by a step-up, carried by its access tokens as `amr`.
+    amr = models.JSONField(default=list, blank=True)
+    # When this session last proved a second factor (None: never). Step-up
+    # (``services.sessions.require_recent_factor``) compares it with STEP_UP_MAX_AGE.
+    factor_verified_at = models.DateTimeField(null=True, blank=True)
 
     objects = RefreshSessionQuerySet.as_manager()
 

@@ -9,7 +9,7 @@ user_registered = Signal()
 
 # A session ended. Arguments: session, reason ("logout", "logout_all", "revoked",
 # "reuse_detected", "password_changed", "password_reset", "deactivated", "account_claimed",
-# "email_changed").
+# "email_changed", "mfa_reset").
 session_revoked = Signal()
 
 # A rotated refresh token was presented again outside the grace window; the session is
@@ -41,3 +41,23 @@ social_account_connected = Signal()
 
 # A social identity was removed by its user. Arguments: user, account (already deleted).
 social_account_disconnected = Signal()
+
+# --- second factors (sent by ainative_auth.mfa when it is installed) ----------------------
+
+# A second factor was added and is active. Arguments: user, factor_type ("totp",
+# "webauthn" or "recovery_codes"), factor (the TOTPDevice or Passkey; None for recovery
+# codes), request (may be None).
+mfa_factor_added = Signal()
+
+# A second factor was removed. Arguments: user, factor_type ("totp", "webauthn",
+# "recovery_codes"), reason ("removed", "disabled", "reset"), request (may be None).
+mfa_factor_removed = Signal()
+
+# A second factor was presented and refused (sign-in challenge, step-up, disable, setup
+# verification). Arguments: user, purpose ("challenge", "step_up", "disable", "setup",
+# "passkey"), ip_address. Hook alerts here.
+mfa_challenge_failed = Signal()
+
+# A session proved a second factor again (POST auth/mfa/step-up, the pages' prompt).
+# Arguments: user, session, factors (the amr values proven, e.g. ["otp"]), request.
+step_up_completed = Signal()

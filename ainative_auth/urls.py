@@ -1,5 +1,8 @@
 """Include under your API prefix: ``path("api/v1/", include("ainative_auth.urls"))``."""
 
+from importlib import import_module
+
+from django.apps import apps
 from django.urls import path
 
 from .api.views import accounts, api_keys, passwords, schema, sessions, social, verification
@@ -53,3 +56,8 @@ for _provider in SUPPORTED:
         path(f"auth/{_provider}/connect",
              social.ConnectView.as_view(provider_id=_provider), name=f"{_provider}-connect"),
     ]
+
+# The optional sub-apps' endpoints join these when the project installs them (the core
+# imports nothing of theirs: the module is found by name, only then).
+if apps.is_installed("ainative_auth.mfa"):
+    urlpatterns += import_module("ainative_auth.mfa.urls").urlpatterns

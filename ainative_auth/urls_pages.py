@@ -7,6 +7,9 @@ Their paths are fixed relative to where they are included; set ``LOGIN_PATH`` (a
 pages) to match if you include them under a prefix.
 """
 
+from importlib import import_module
+
+from django.apps import apps
 from django.urls import path
 
 from .web import account, dashboard, login, social
@@ -29,3 +32,9 @@ urlpatterns = [
     path("dashboard/sessions/<str:session_id>/revoke", dashboard.revoke_session,
          name="revoke-session"),
 ]
+
+# The MFA pages (the code step, step-up, passkeys, the dashboard's "Security" actions)
+# when ``ainative_auth.mfa`` is installed.
+# First: "login/mfa" and "login/passkey" would otherwise be taken for provider names.
+if apps.is_installed("ainative_auth.mfa"):
+    urlpatterns = import_module("ainative_auth.mfa.urls_pages").urlpatterns + urlpatterns

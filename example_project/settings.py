@@ -85,6 +85,9 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    # Multi-factor authentication (TOTP, recovery codes, passkeys): the `mfa` extra.
+    # configure() adds ainative_auth itself, which this sub-app plugs into.
+    "ainative_auth.mfa",
 ]
 
 MIDDLEWARE = [

@@ -189,6 +189,28 @@ def take_social_start(request: HttpRequest, provider: str, state: Any) -> Social
     return SocialStart(provider, expected, local_path(kept.get("next")))
 
 
+# --- a sign-in waiting for its second factor ---------------------------------------------
+
+# The Django-session key of this browser's sign-in that the sign-in gate stopped (the
+# ``mfa_token`` of an ``MFARequired``): kept server-side, never in the page.
+PENDING_FACTOR_KEY = "_ainative_mfa_pending"
+
+
+def remember_pending_factor(request: HttpRequest, token: str) -> None:
+    request.session[PENDING_FACTOR_KEY] = token
+
+
+def pending_factor_token(request: HttpRequest) -> str | None:
+    """The ``mfa_token`` of this browser's sign-in waiting for a second factor, if any."""
+    store = getattr(request, "session", None)
+    value = store.get(PENDING_FACTOR_KEY) if store is not None else None
+    return value if isinstance(value, str) and value else None
+
+
+def forget_pending_factor(request: HttpRequest) -> None:
+    request.session.pop(PENDING_FACTOR_KEY, None)
+
+
 # --- browsers, next, and the answer without credentials ----------------------------------
 
 

@@ -72,9 +72,14 @@ def _header_fields(token: str) -> set[str]:
 
 
 def encode_access_token(
-    user: Any, session_id: uuid.UUID, extra_claims: dict[str, Any] | None = None
+    user: Any, session_id: uuid.UUID, extra_claims: dict[str, Any] | None = None, *,
+    amr: list[str] | None = None, auth_time: int | None = None,
 ) -> tuple[str, int]:
-    """Return (token, lifetime in seconds) for ``user`` in session ``session_id``."""
+    """Return (token, lifetime in seconds) for ``user`` in session ``session_id``.
+
+    ``amr`` (RFC 8176 method references) and ``auth_time`` (when the session last proved
+    who the user is: its sign-in, or its latest second factor) are informative for
+    clients (OIDC's meaning); the server never trusts them, it reads the session row."""
     lifetime = int(auth_settings.ACCESS_TOKEN_LIFETIME)
     now = int(clock.time())
     payload: dict[str, Any] = dict(extra_claims or {})
@@ -89,6 +94,10 @@ def encode_access_token(
             "exp": now + lifetime,
         }
     )
+    if amr is not None:
+        payload["amr"] = list(amr)
+    if auth_time is not None:
+        payload["auth_time"] = int(auth_time)
     return _backend().encode(payload), lifetime
 
 

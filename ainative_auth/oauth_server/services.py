@@ -20,6 +20,7 @@ from django.db import transaction
 from .. import clock
 from ..conf import auth_settings
 from ..exceptions import NotFound
+from ..services.sessions import require_recent_factor
 from .models import Grant, SpentRefreshToken
 
 logger = logging.getLogger("ainative_auth")
@@ -37,9 +38,14 @@ def remembered(user: Any, client_id: str, scopes: list[str], resources: list[str
 
 
 @transaction.atomic
-def approve(user: Any, client_id: str, scopes: list[str], resources: list[str]) -> Grant:
+def approve(user: Any, client_id: str, scopes: list[str], resources: list[str], *,
+            session: Any = None) -> Grant:
     """Record ``user``'s consent to ``client_id`` for ``scopes`` and ``resources``: the
-    one live grant of this user and client, created or replaced."""
+    one live grant of this user and client, created or replaced. A consent hands out a
+    credential that acts for the user, so with MFA on it needs a recent second factor of
+    the approving browser's ``session`` (``sessions.require_recent_factor``: 403
+    ``step_up_required``)."""
+    require_recent_factor(user, session)
     now = clock.now()
     grant = (Grant.objects.select_for_update().live()
              .filter(user=user, client_id=client_id).first())

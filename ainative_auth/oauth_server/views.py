@@ -38,8 +38,9 @@ from rest_framework.renderers import JSONRenderer
 from ..adapter import get_adapter
 from ..conf import auth_settings
 from ..credentials import browser_session, throttling
-from ..exceptions import NotFound, exception_handler
+from ..exceptions import NotFound, StepUpRequired, exception_handler
 from ..web.common import csp, dashboard_url, notify, page, redirect, signed_in
+from ..web.dashboard import step_up_prompt
 from . import resources, services
 from .server import get_server
 
@@ -231,7 +232,7 @@ def _decide(request: HttpRequest) -> HttpResponse:
     found = browser_session.current(request)
     if found is None:
         return browser_session.unauthenticated(request)
-    user, _ = found
+    user, session = found
     try:
         kept = signing.loads(request.POST.get("request", ""), salt=CONSENT_SALT,
                              max_age=CONSENT_MAX_AGE)
@@ -244,7 +245,13 @@ def _decide(request: HttpRequest) -> HttpResponse:
     info = kept["info"]
     if request.POST.get("action") != "allow":
         return _client_error(info["redirect_uri"], "access_denied", info.get("state"))
-    services.approve(user, info["client_id"], kept["scopes"], kept["resources"])
+    try:
+        services.approve(user, info["client_id"], kept["scopes"], kept["resources"],
+                         session=session)
+    except StepUpRequired:
+        # MFA on and no recent second factor: ask for it, then post this "Allow" again.
+        return step_up_prompt(request, user, action=request.get_full_path(), retry={
+            "request": request.POST.get("request", ""), "action": "allow"})
     return _issue_code(request, user, kept["scopes"], info, kept["resources"])
 
 

@@ -20,7 +20,7 @@ from ..adapter import get_adapter
 from ..client import NO_CLIENT, Client
 from ..conf import auth_settings
 from ..credentials import throttling
-from ..exceptions import EmailNotVerified, EmailTaken, Forbidden, InvalidCredentials
+from ..exceptions import EmailNotVerified, EmailTaken, Forbidden, InvalidCredentials, MFARequired
 from ..models import AccountEmail
 from ..outbox import mail_user
 from ..signals import user_registered
@@ -162,13 +162,20 @@ def _sign_in_with_password(
     first, and their revocation ends it, or they do, and this sign-in is refused. A hash
     rewritten by a parallel login's upgrade is not a change: it still takes this password.
     """
-    # No savepoint: inside a caller's transaction this needs none, and the refusal is
-    # raised after the block, so it rolls nothing back.
+    # No savepoint: inside a caller's transaction this needs none, and the refusals are
+    # raised after the block (the sign-in gate's ``MFARequired`` too), so they roll
+    # nothing back and leave a caller's transaction usable.
+    gate_refusal: MFARequired | None = None
     with transaction.atomic(savepoint=False):
         locked = lock_user(user)
         current = locked.password if locked is not None else None
         if current == user.password or (current and check_password(password, current)):
-            return sessions.sign_in(user, client, method="password", browser=browser)
+            try:
+                return sessions.sign_in(user, client, method="password", browser=browser)
+            except MFARequired as exc:
+                gate_refusal = exc
+    if gate_refusal is not None:
+        raise gate_refusal
     raise refused()
 
 

@@ -31,6 +31,7 @@ from ..models import APIKey, RefreshSession
 from ..permissions import scopes_grant
 from ..signals import api_key_created, api_key_revoked, api_key_rotated
 from ..users import lock_user
+from .sessions import require_recent_factor
 from .verification import lock_for_new_credential
 
 
@@ -168,7 +169,11 @@ def create_own_key(
     decided under the user's row lock (``verification.lock_for_new_credential``). The
     admin and ``mint_api_key`` call ``create_key`` directly: minting for an unverified
     account is the operator's call.
+
+    Step-up first: a session of a user with MFA on must have proven a second factor
+    within ``STEP_UP_MAX_AGE`` (403 ``step_up_required``); an API key acting is not asked.
     """
+    require_recent_factor(user, via if isinstance(via, RefreshSession) else None)
     with transaction.atomic():
         lock_for_new_credential(user, via=via)
         return create_key(user, name=name, scopes=scopes, expires_at=expires_at,
@@ -246,6 +251,15 @@ def revoke_keys(queryset: Any) -> int:
     """Revoke every live key of ``queryset`` (the admin's bulk action); return how many."""
     keys = list(queryset.filter(revoked_at__isnull=True))
     return sum(revoke_key(key) for key in keys)
+
+
+def rotate_own_key(key: APIKey, *, via: RefreshSession | APIKey | None) -> IssuedKey:
+    """A key its owner rotates (REST ``POST api-keys/{id}/rotate``, the dashboard's
+    "Rotate"), with the session or API key ``via`` which the request was authenticated:
+    step-up for a session (``require_recent_factor``), then ``rotate_key`` (an API key
+    acts within its own scopes and lifetime)."""
+    require_recent_factor(key.user, via if isinstance(via, RefreshSession) else None)
+    return rotate_key(key, acting_key=via if isinstance(via, APIKey) else None)
 
 
 def rotate_key(key: APIKey, *, acting_key: APIKey | None = None) -> IssuedKey:

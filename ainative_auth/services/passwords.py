@@ -26,6 +26,7 @@ from ..users import (
     stand_in_user,
 )
 from .accounts import clear_login_failures
+from .sessions import require_recent_factor
 from .social import forget_unproven_credentials
 from .verification import mark_email_verified
 
@@ -127,12 +128,15 @@ def change_password(
     """POST auth/change-password: change ``user``'s password; revoke every session but
     ``keep_session``; mail a notice.
 
-    Throttled per IP and per user. A wrong ``current_password`` is
-    ``InvalidCurrentPassword`` (400). Outstanding reset links die with the old password
-    hash.
+    Throttled per IP and per user. For a user with MFA on, the session ``keep_session``
+    (the one acting) must have proven a second factor within ``STEP_UP_MAX_AGE`` (403
+    ``step_up_required``), checked before the password, so it is no oracle for it. A
+    wrong ``current_password`` is ``InvalidCurrentPassword`` (400). Outstanding reset
+    links die with the old password hash.
     """
     throttling.hit("change_password", "ip", client.ip_address)
     throttling.hit("change_password", "user", str(user.pk))
+    require_recent_factor(user, keep_session)
     if not user.check_password(current_password):
         raise InvalidCurrentPassword()
     check_password_policy(new_password, user, field="new_password")

@@ -9,12 +9,26 @@ refresh-token reuse, a password reset or change, a deactivation, an account clai
 provider) ends in ``revoke_session``: the row is revoked, so its access tokens and any
 browser session bound to it die on their next request, and ``user_logged_out`` is sent
 once per session ended.
+
+Two extension points let a second factor plug in without the core knowing it
+(``ainative_auth.mfa`` registers both in its ``AppConfig.ready``; without it nothing
+changes):
+
+- **the sign-in gate** (``register_sign_in_gate``): before ``sign_in`` makes a session row,
+  each gate judges the ``SignInAttempt`` and may refuse it (``MFARequired``: no row, no
+  token). A sign-in completed with a second factor passes ``factors`` (RFC 8176 ``amr``
+  values), which the session records;
+- **step-up** (``register_second_factor_check`` + ``require_recent_factor``): for a user
+  with a second factor, an action that hands out or changes credentials needs the session
+  to have proven one within ``STEP_UP_MAX_AGE`` (403 ``step_up_required``);
+  ``record_second_factor`` marks a session as having just proven one.
 """
 
 from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -35,9 +49,15 @@ from ..credentials.keys import (
     refresh_token_matches,
 )
 from ..credentials.tokens import encode_access_token
-from ..exceptions import RefreshTokenInvalid, RefreshTokenReused
+from ..exceptions import (
+    MFARequired,
+    RefreshTokenInvalid,
+    RefreshTokenReused,
+    StepUpRequired,
+    TokenInvalid,
+)
 from ..models import RefreshSession, idle_expiry
-from ..signals import refresh_token_reused, session_revoked
+from ..signals import refresh_token_reused, session_revoked, step_up_completed
 from ..users import may_authenticate
 
 logger = logging.getLogger("ainative_auth")
@@ -59,10 +79,12 @@ def prune_sessions(user: Any | None = None, now: datetime | None = None) -> int:
 
 
 def start_session(
-    user: Any, *, ip_address: str | None = None, user_agent: str = "", method: str = ""
+    user: Any, *, ip_address: str | None = None, user_agent: str = "", method: str = "",
+    factors: Sequence[str] = (),
 ) -> RefreshSession:
     """A new server-side session for a fresh login (never reuses an old one). ``method``
-    records how the user proved who they are ("password", "social:github", ...)."""
+    records how the user proved who they are ("password", "social:github", "passkey"),
+    ``factors`` the second factors proven with it (``amr`` values, e.g. ``("otp",)``)."""
     now = clock.now()
     absolute = now + timedelta(seconds=int(auth_settings.SESSION_ABSOLUTE_LIFETIME))
     user_agent = (user_agent or "")[:512]
@@ -79,7 +101,26 @@ def start_session(
         user_agent=user_agent,
         device=get_adapter().describe_device(user_agent)[:100],
         method=method[:32],
+        amr=session_amr(method, factors),
+        factor_verified_at=now if factors else None,
     )
+
+
+# RFC 8176 method references of the first factors ("fed" for a social provider is ours).
+FIRST_FACTOR_AMR = {"password": "pwd", "passkey": "hwk"}
+
+
+def session_amr(method: str, factors: Sequence[str] = (), kept: Sequence[str] = ()) -> list[str]:
+    """The ``amr`` of a session started by ``method`` (plus ``kept``, what it had) with
+    ``factors`` proven: each value once, and ``"mfa"`` last once a second factor was."""
+    first = "fed" if method.startswith("social:") else FIRST_FACTOR_AMR.get(method)
+    out: list[str] = []
+    for value in (*([first] if first else []), *kept, *factors):
+        if value and value != "mfa" and value not in out:
+            out.append(value)
+    if factors or "mfa" in kept:
+        out.append("mfa")
+    return out
 
 
 @dataclass(frozen=True)
@@ -92,19 +133,64 @@ class LoginResult:
     tokens: dict[str, Any] | None
 
 
+# --- the sign-in gate ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SignInAttempt:
+    """What a sign-in gate judges: who signs in, by which ``method``, with which second
+    factors already proven (``factors``, ``amr`` values; empty for a first factor alone),
+    from which ``client``, and the ``browser`` being signed in (None: an API client)."""
+
+    user: Any
+    method: str
+    factors: tuple[str, ...]
+    client: Client
+    browser: HttpRequest | None
+
+
+SignInGate = Callable[[SignInAttempt], None]
+_sign_in_gates: list[SignInGate] = []
+
+def register_sign_in_gate(gate: SignInGate) -> None:
+    """Add ``gate`` to the checks ``sign_in`` runs before it makes a session row (once,
+    however often it is registered). A gate returns to let the sign-in go on, or raises
+    an ``APIError`` (``MFARequired``) to refuse it: then no row is made and no token
+    issued, and for a browser the refusal's ``mfa_token`` is kept in its Django session
+    (``browser_session.pending_factor_token``)."""
+    if gate not in _sign_in_gates:
+        _sign_in_gates.append(gate)
+
+
+def _run_gates(attempt: SignInAttempt) -> None:
+    try:
+        for gate in list(_sign_in_gates):
+            gate(attempt)
+    except MFARequired as refusal:
+        if attempt.browser is not None:
+            browser_session.remember_pending_factor(attempt.browser, refusal.mfa_token)
+        raise
+
+
 def sign_in(
-    user: Any, client: Client = NO_CLIENT, *, method: str, browser: HttpRequest | None = None
+    user: Any, client: Client = NO_CLIENT, *, method: str, browser: HttpRequest | None = None,
+    factors: Sequence[str] = (),
 ) -> LoginResult:
-    """The one door in, for a user the caller has already judged allowed: a new session
-    row, then either its tokens or, with ``browser``, a Django session bound to the row
-    (``django.contrib.auth.login``, which rotates the session id). ``user_logged_in`` is
-    sent exactly once either way (by Django's ``login`` for a browser).
+    """The one door in, for a user the caller has already judged allowed: the sign-in
+    gates (``register_sign_in_gate``; a user with MFA on and no ``factors`` is refused with
+    ``MFARequired``), then a new session row, then either its tokens or, with ``browser``,
+    a Django session bound to the row (``django.contrib.auth.login``, which rotates the
+    session id). ``user_logged_in`` is sent exactly once either way (by Django's ``login``
+    for a browser). ``factors``: the second factors proven for this sign-in (``amr``
+    values), recorded on the session as a fresh second factor.
 
     A browser that was signed in already is signed out of that session first: a sign-in
     always starts a fresh browser session, even for the same user.
     """
+    factors = tuple(factors)
+    _run_gates(SignInAttempt(user, method, factors, client, browser))
     session = start_session(user, ip_address=client.ip_address, user_agent=client.user_agent,
-                            method=method)
+                            method=method, factors=factors)
     if browser is None:
         user_logged_in.send(sender=user.__class__, request=client.request, user=user)
         return LoginResult(user, session, issue_tokens(user, session))
@@ -142,7 +228,11 @@ def sign_out_browser(browser: HttpRequest, client: Client = NO_CLIENT) -> bool:
 def issue_tokens(user: Any, session: RefreshSession) -> dict[str, Any]:
     """The token response for ``session``'s current generation."""
     adapter = get_adapter()
-    access, lifetime = encode_access_token(user, session.id, adapter.extra_token_claims(user))
+    authenticated_at = session.factor_verified_at or session.created_at
+    access, lifetime = encode_access_token(
+        user, session.id, adapter.extra_token_claims(user), amr=list(session.amr or []),
+        auth_time=int(authenticated_at.timestamp()),
+    )
     return {
         "access_token": access,
         "refresh_token": refresh_token_for(session.id, session.generation, session.salt),
@@ -287,3 +377,67 @@ def revoke_user_session(user: Any, session_id: Any) -> bool:
         return False
     revoke_session(session, "revoked")  # False only if a concurrent call revoked it first
     return True
+
+
+# --- step-up ----------------------------------------------------------------------------
+
+_second_factor_checks: list[Callable[[Any], bool]] = []
+
+
+def register_second_factor_check(check: Callable[[Any], bool]) -> None:
+    """Add ``check(user) -> bool``: whether ``user`` has a second factor (MFA on). Step-up
+    applies to the users any registered check says yes for (once, however often it is
+    registered)."""
+    if check not in _second_factor_checks:
+        _second_factor_checks.append(check)
+
+
+def has_second_factor(user: Any) -> bool:
+    """Whether ``user`` has MFA on (by the registered checks; False without any)."""
+    return any(check(user) for check in list(_second_factor_checks))
+
+
+def require_recent_factor(user: Any, session: RefreshSession | uuid.UUID | None) -> None:
+    """Step-up: raise ``StepUpRequired`` (403 ``step_up_required``) when ``user`` has MFA
+    on and ``session`` (the interactive session acting: a JWT's or a browser's session
+    row, or its id) has not proven a second factor within ``STEP_UP_MAX_AGE`` seconds.
+
+    Call it first in a use case that hands out or changes credentials (creating or
+    rotating API keys, changing the password, changing factors, approving a device code
+    or an OAuth consent). ``session=None`` means no interactive session acts (an API key
+    with ``keys:write``, the admin, a management command): those are never asked for a
+    second factor, so headless clients keep working. The row is read afresh: a step-up
+    made by another request counts at once.
+    """
+    if session is None or not has_second_factor(user):
+        return
+    session_id = session.pk if isinstance(session, RefreshSession) else session
+    verified = (RefreshSession.objects.filter(pk=session_id, user=user)
+                .values_list("factor_verified_at", flat=True).first())
+    max_age = timedelta(seconds=int(auth_settings.STEP_UP_MAX_AGE))
+    if verified is None or clock.now() - verified > max_age:
+        raise StepUpRequired()
+
+
+def record_second_factor(
+    session: RefreshSession, factors: Sequence[str], *, request: HttpRequest | None = None
+) -> RefreshSession:
+    """``session`` just proved ``factors`` (``amr`` values): its ``amr`` gains them (and
+    ``"mfa"``) and ``factor_verified_at`` is now. One conditional UPDATE on a live row
+    (``TokenInvalid`` if it was revoked meanwhile); ``step_up_completed`` is sent."""
+    now = clock.now()
+    current = (RefreshSession.objects.filter(pk=session.pk)
+               .values_list("method", "amr").first())
+    if current is None:
+        raise TokenInvalid()
+    method, kept = current
+    amr = session_amr(method, tuple(factors), kept=list(kept or []))
+    changed = RefreshSession.objects.filter(
+        pk=session.pk, revoked_at__isnull=True
+    ).update(amr=amr, factor_verified_at=now)
+    if not changed:
+        raise TokenInvalid()
+    session.amr, session.factor_verified_at = amr, now
+    step_up_completed.send(sender=RefreshSession, user=session.user, session=session,
+                           factors=list(factors), request=request)
+    return session

@@ -4,6 +4,7 @@ actions."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from django.apps import apps as django_apps
@@ -13,11 +14,41 @@ from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_http_methods, require_POST
 
 from ..client import Client
-from ..exceptions import APIError
+from ..exceptions import APIError, StepUpRequired
 from ..models import APIKey, RefreshSession
 from ..services import api_keys, sessions, social, verification
 from . import forms
 from .common import NOTICE_KEY, dashboard_url, notify, page, redirect, signed_in
+
+
+@dataclass(frozen=True)
+class DashboardSection:
+    """A section a sub-app adds to the dashboard (``ainative_auth.mfa``: "Security"):
+    ``template`` is included with ``section`` = ``context(request, user, session)``."""
+
+    template: str
+    context: Callable[[HttpRequest, Any, RefreshSession], dict[str, Any]]
+
+
+_sections: list[DashboardSection] = []
+
+
+def register_section(section: DashboardSection) -> None:
+    """Show ``section`` on the dashboard (once, however often it is registered)."""
+    if section not in _sections:
+        _sections.append(section)
+
+
+def step_up_prompt(request: HttpRequest, user: Any, *, retry: dict[str, str],
+                   action: str | None = None) -> HttpResponse:
+    """The pages' answer to ``StepUpRequired``: a prompt for the second factor (posted to
+    the MFA app's step-up page), which then repeats this request (``action``, by default
+    its path, with the form fields ``retry``) once the session has proven one. 403, like
+    the API's."""
+    return render(request, "ainative_auth/pages/step_up.html", {
+        "signed_in_user": user, "retry_action": action or request.path,
+        "retry_fields": sorted(retry.items()), "errors": {},
+    }, status=403)
 
 
 def _unique_labels(items: list[Any], label: Callable[[Any], str],
@@ -68,6 +99,8 @@ def _render_dashboard(request: HttpRequest, user: Any, session: RefreshSession, 
         "identity_rows": _identity_rows(request, user),
         "expiry_choices": [(value, label) for value, label, _ in forms.EXPIRY_CHOICES],
         "scopes_hint": _scopes_hint(),
+        "sections": [{"template": section.template,
+                      **section.context(request, user, session)} for section in _sections],
         "notice": request.session.pop(NOTICE_KEY, None),
         "connected_apps": _connected_apps(user),
         "errors": {},
@@ -130,6 +163,9 @@ def create_key(request: HttpRequest, user: Any, session: RefreshSession) -> Http
     if result.ok:
         try:
             created = api_keys.create_own_key(user, via=session, **result.data)
+        except StepUpRequired:
+            return step_up_prompt(request, user, retry={
+                name: request.POST.get(name, "") for name in ("name", "scopes", "expires")})
         except APIError as exc:
             errors[None] = str(exc.detail)
             if exc.status_code in (401, 403):  # not verified; signed out meanwhile
@@ -171,7 +207,8 @@ def _key_label(user: Any, key: APIKey) -> str:
 @signed_in
 def rotate_key(request: HttpRequest, user: Any, session: RefreshSession,
                key_id: str) -> HttpResponse:
-    """``services.api_keys.rotate_key``: a new secret, shown once; the old one stops."""
+    """``services.api_keys.rotate_own_key``: a new secret, shown once; the old one stops
+    (a second factor first, for a user with MFA on)."""
     key = _key_or_404(user, key_id)
     label = _key_label(user, key)
     if not _confirmed(request):
@@ -180,7 +217,9 @@ def rotate_key(request: HttpRequest, user: Any, session: RefreshSession,
                              "it needs the new key.",
                         button=f"Rotate key {label}")
     try:
-        rotated = api_keys.rotate_key(key)
+        rotated = api_keys.rotate_own_key(key, via=session)
+    except StepUpRequired:
+        return step_up_prompt(request, user, retry={"confirmed": "yes"})
     except APIError as exc:
         notify(request, str(exc.detail))
         return redirect(dashboard_url())

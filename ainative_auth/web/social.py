@@ -19,10 +19,11 @@ from rest_framework.exceptions import APIException
 
 from ..client import Client
 from ..credentials import browser_session
+from ..exceptions import MFARequired
 from ..services import social
 from . import forms
 from .common import dashboard_url, page, redirect
-from .login import error_status, render_login
+from .login import error_status, render_factor_step, render_login
 
 NOT_STARTED_HERE = ("This sign-in was not started in this browser, or it was used already. "
                     "Start again.")
@@ -77,6 +78,8 @@ def social_callback(request: HttpRequest, provider: str) -> HttpResponse:
             provider, code=result.data["code"], redirect_uri=_callback_uri(request, provider),
             state=started.state, client=Client.of(request), browser=request,
         )
+    except MFARequired:
+        return render_factor_step(request, next_path=started.next_path)
     except APIException as exc:
         return render_login(request, status=error_status(exc), next=started.next_path,
                             errors={None: str(exc.detail)})

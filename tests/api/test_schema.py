@@ -22,7 +22,10 @@ pytestmark = pytest.mark.django_db
 PREFIX = "/api/v1/"
 # POST endpoints that take no body at all.
 BODYLESS = {("/api/v1/auth/logout", "post"), ("/api/v1/auth/logout-all", "post"),
-            ("/api/v1/api-keys/{key_id}/rotate", "post")}
+            ("/api/v1/api-keys/{key_id}/rotate", "post"),
+            ("/api/v1/auth/mfa/setup", "post"), ("/api/v1/auth/mfa/recovery-codes", "post"),
+            ("/api/v1/auth/passkeys/register/options", "post"),
+            ("/api/v1/auth/passkeys/login/options", "post")}
 HTTP_METHODS = ("get", "post", "put", "patch", "delete")
 
 

@@ -94,7 +94,7 @@ def test_a_real_token_carries_exactly_the_documented_claims(
 ) -> None:
     # R37 prefers minimal claims (no email); DESIGN.md asks for `email`, and DESIGN.md wins.
     assert set(claims) == {"token_type", "sub", "email", "sid", "jti", "iat", "exp", "iss",
-                           "aud"}
+                           "aud", "amr", "auth_time"}
     assert claims["token_type"] == "access"
     assert claims["iss"] == ISSUER and claims["aud"] == AUDIENCE
     assert claims["email"] == "alice@example.com"

@@ -43,7 +43,7 @@ def test_sign_in_allow_and_revoke_in_a_real_browser(live_server: Any, make_user:
         page.wait_for_url(re.compile(r"/login\?next="))
         page.get_by_label("Email").fill("alice@example.com")
         page.get_by_label("Password").fill(PASSWORD)
-        page.get_by_role("button", name="Sign in").click()
+        page.get_by_role("button", name="Sign in", exact=True).click()
         # Back at the authorization endpoint: the consent page.
         heading = page.get_by_role("heading", name="Allow Browser app to act for you?")
         heading.wait_for()

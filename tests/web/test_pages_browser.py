@@ -43,7 +43,7 @@ def _login_over_api(base: str, user_agent: str) -> dict[str, Any]:
 def _sign_in(page: Any) -> None:
     page.get_by_label("Email").fill("alice@example.com")
     page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign in", exact=True).click()
 
 
 def test_the_whole_dashboard_flow_in_a_real_browser(live_server: Any, alice: Any) -> None:
@@ -147,7 +147,7 @@ def test_a_wrong_password_is_announced_next_to_the_form(live_server: Any, alice:
         page.goto("/login")
         page.get_by_label("Email").fill("alice@example.com")
         page.get_by_label("Password").fill("not the password")
-        page.get_by_role("button", name="Sign in").click()
+        page.get_by_role("button", name="Sign in", exact=True).click()
         alert = page.get_by_role("alert")
         alert.wait_for()
         assert alert.inner_text() == "Invalid email or password."
@@ -156,7 +156,7 @@ def test_a_wrong_password_is_announced_next_to_the_form(live_server: Any, alice:
         assert page.get_by_label("Password").input_value() == ""
 
         page.get_by_label("Email").fill("")
-        page.get_by_role("button", name="Sign in").click()
+        page.get_by_role("button", name="Sign in", exact=True).click()
         email = page.get_by_label("Email")
         assert email.get_attribute("aria-invalid") == "true"
         described = email.get_attribute("aria-describedby")

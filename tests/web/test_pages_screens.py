@@ -78,7 +78,7 @@ def _sign_in(page: Any, email: str = EMAIL, password: str = PASSWORD) -> None:
     page.goto(_url("login"))
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign in", exact=True).click()
     page.wait_for_url(re.compile(r"/dashboard$"))
 
 
@@ -105,7 +105,7 @@ def test_every_page_fits_the_screen(live_server: Any, alice: Any, width: int) ->
         assert_fits(page, "login")
         page.get_by_label("Email").fill(EMAIL)
         page.get_by_label("Password").fill("not the password")
-        page.get_by_role("button", name="Sign in").click()
+        page.get_by_role("button", name="Sign in", exact=True).click()
         page.get_by_role("alert").wait_for()
         assert_fits(page, "login-error")
 

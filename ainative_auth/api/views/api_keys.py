@@ -116,5 +116,7 @@ class APIKeyRotateView(BaseAPIKeyView):
     )
     def post(self, request: Request, key_id: str) -> Response:
         key = self.get_key_or_404(request, key_id)
-        issued = api_keys.rotate_key(key, acting_key=self.acting_key(request))
+        auth = request.auth
+        via = auth.session if isinstance(auth, AccessToken) else self.acting_key(request)
+        issued = api_keys.rotate_own_key(key, via=via)
         return Response(APIKeyCreatedSerializer(issued).data)
