@@ -174,16 +174,16 @@ class APIKeyStateFilter(admin.SimpleListFilter):
 class APIKeyAdmin(admin.ModelAdmin):
     form = APIKeyChangeForm
     add_form = APIKeyAddForm
-    list_display = ["prefix", "owner", "name", "scope_list", "created_at", "last_used_at",
-                    "expires_at", "require_signature", "state_label"]
+    list_display = ["prefix", "owner", "name", "scope_list", "origin", "created_at",
+                    "last_used_at", "expires_at", "require_signature", "state_label"]
     list_select_related = ["user"]
-    list_filter = [APIKeyStateFilter, "require_signature", "created_at"]
+    list_filter = [APIKeyStateFilter, "origin", "require_signature", "created_at"]
     raw_id_fields = ["user"]
     actions = ["revoke_selected"]
     # The hashes are never shown, not even read-only.
     exclude = ["secret_hash", "previous_secret_hash", "previous_secret_expires_at"]
-    readonly_fields = ["prefix", "user", "state_label", "created_at", "last_used_at",
-                       "last_used_ip", "rotated_at", "revoked_at"]
+    readonly_fields = ["prefix", "user", "origin", "state_label", "created_at",
+                       "last_used_at", "last_used_ip", "rotated_at", "revoked_at"]
 
     class Media:
         # The key list fits every screen: columns wrap, and rows become cards on a phone.
@@ -228,7 +228,7 @@ class APIKeyAdmin(admin.ModelAdmin):
     def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         if obj is None:
             return list(APIKeyAddForm.Meta.fields)
-        return ["prefix", "user", "name", "scopes", "state_label", "expires_at",
+        return ["prefix", "user", "origin", "name", "scopes", "state_label", "expires_at",
                 "throttle_rate", "require_signature", "public_key", "created_at",
                 "last_used_at", "last_used_ip", "rotated_at", "revoked_at"]
 

@@ -144,6 +144,15 @@ VALUE_TYPES: dict[str, tuple[tuple[type, ...], str, str]] = {
     "SIGNING_KEY_FALLBACKS": _TEXTS,
     "API_KEY_DEFAULT_SCOPES": _TEXTS,
     "THROTTLE_RATES": ((dict,), "a dict of rates by scope", '{"login": "10/minute"}'),
+    "DEVICE_CODE_LIFETIME": _SECONDS,
+    "DEVICE_POLL_INTERVAL": _COUNT,
+    "DEVICE_KEY_LIFETIME": ((int, float, type(None)), "a number of seconds, or None", "None"),
+    "OAUTH_SERVER_CLI_SCOPES": ((list, tuple, type(None)), "a list of strings, or None",
+                                '["credits:read"]'),
+    "TRIAL_KEYS_ENABLED": _FLAG,
+    "TRIAL_KEY_SCOPES": _TEXTS,
+    "TRIAL_KEY_LIFETIME": _SECONDS,
+    "TRIAL_KEY_GLOBAL_RATE": ((str, type(None)), 'a rate such as "100/hour", or None', "None"),
 }
 
 
@@ -342,13 +351,7 @@ def _check_site(configured: dict) -> list:
     problems: list = []
     site = configured.get("SITE_URL", DEFAULTS["SITE_URL"])
     if site is None:
-        problems.append(Warning(
-            "SITE_URL is not set: 401 and 403 answers carry no resource_metadata and no "
-            "protected-resource metadata is served, so MCP clients and SDKs cannot "
-            "discover how to authenticate.",
-            hint="Set AINATIVE_AUTH['SITE_URL'] to the public origin, e.g. "
-                 "'https://api.example.com' (it is never taken from the Host header).",
-            id="ainative_auth.W013"))
+        pass  # W013, under check --deploy: a new project starts without one
     elif (why := _origin_problem(site)) is not None:
         problems.append(Error(f"SITE_URL {site!r} {why}.", id="ainative_auth.E013"))
     else:
@@ -446,6 +449,22 @@ def per_process_caches() -> list[str]:
         if isinstance(backend_class, type) and issubclass(backend_class, PER_PROCESS_BACKENDS):
             found.append(alias)
     return found
+
+
+@register(Tags.security, deploy=True)
+def check_site_url(app_configs: Any = None, **kwargs: Any) -> list:
+    """``check --deploy``: no ``SITE_URL``, so agents cannot discover how to authenticate.
+    Left out of the plain ``check``: a project in development works without one."""
+    configured = getattr(settings, "AINATIVE_AUTH", {}) or {}
+    if not isinstance(configured, dict) or configured.get("SITE_URL") is not None:
+        return []
+    return [Warning(
+        "SITE_URL is not set: 401 and 403 answers carry no resource_metadata and no "
+        "protected-resource metadata is served, so MCP clients and SDKs cannot "
+        "discover how to authenticate.",
+        hint="Set AINATIVE_AUTH['SITE_URL'] to the public origin, e.g. "
+             "'https://api.example.com' (it is never taken from the Host header).",
+        id="ainative_auth.W013")]
 
 
 @register(Tags.security, deploy=True)

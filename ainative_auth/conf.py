@@ -52,6 +52,8 @@ DEFAULTS: dict[str, Any] = {
         # Second-factor codes and passkey assertions (sign-in challenge, step-up, setup
         # verification, disable): per IP for every attempt, per account for failures.
         "mfa": "10/minute",
+        "device": "10/minute",
+        "trial_key": "5/hour",
     },
     # Ceiling on consecutive failed logins per account (a success or a password reset
     # clears it), on top of the `login` rate; None disables it. NIST 800-63B: at most 100.
@@ -168,6 +170,24 @@ DEFAULTS: dict[str, Any] = {
     "OAUTH_SERVER_CIMD_MAX_SIZE": 5 * 1024,
     # OAuth server: fetch metadata documents from private and loopback addresses (tests only).
     "OAUTH_SERVER_CIMD_ALLOW_PRIVATE_ADDRESSES": False,
+    # OAuth server: scopes the built-in public client `ainative-cli` may ask for in the
+    # device grant (None: every scope of OAUTH_SERVER_SCOPES); "*" lets it mint full keys.
+    "OAUTH_SERVER_CLI_SCOPES": None,
+    # Device grant: seconds a device code (and its user code) stays valid.
+    "DEVICE_CODE_LIFETIME": 600,
+    # Device grant: seconds a device must wait between two polls (`slow_down` adds 5).
+    "DEVICE_POLL_INTERVAL": 5,
+    # Device grant: seconds an API key made by `credential=api_key` lives; None: no expiry.
+    "DEVICE_KEY_LIFETIME": 90 * 24 * 3600,
+    # Trial keys: serve POST public/instant-db (a key with no account, claimed later).
+    "TRIAL_KEYS_ENABLED": False,
+    # Trial keys: the scopes a trial key gets until it is claimed.
+    "TRIAL_KEY_SCOPES": [],
+    # Trial keys: seconds an unclaimed trial key (and its claim link) lives.
+    "TRIAL_KEY_LIFETIME": 72 * 3600,
+    # Trial keys: most trial keys issued in all, per period, whoever asks ("N/hour");
+    # None: no global cap (the per-IP `trial_key` rate still applies).
+    "TRIAL_KEY_GLOBAL_RATE": "100/hour",
 }
 
 

@@ -32,10 +32,10 @@ class APIError(exceptions.APIException):
     error_code = "bad_request"
     default_detail = "The request could not be processed."
 
-    def __init__(self, detail: str | None = None, error_code: str | None = None) -> None:
+    def __init__(self, detail: str | None = None) -> None:
+        # The code is the class's: a new reason is a new subclass, so the errors page's
+        # catalogue (read from the classes) cannot miss one.
         super().__init__(detail or self.default_detail)
-        if error_code:
-            self.error_code = error_code
 
 
 class EmailTokenInvalid(APIError):
@@ -158,10 +158,40 @@ class InsufficientScope(Forbidden):
     error_code = "insufficient_scope"
     default_detail = "The API key does not have the scope this action needs."
 
-    def __init__(self, detail: str | None = None, error_code: str | None = None, *,
+    def __init__(self, detail: str | None = None, *,
                  scopes: Iterable[str] | None = None) -> None:
-        super().__init__(detail, error_code)
+        super().__init__(detail)
         self.scopes = tuple(scopes) if scopes is not None else None
+
+
+class SessionRequired(Forbidden):
+    """An endpoint for a user session (a JWT access token) called with another credential
+    (an API key, an OAuth token): logout and session management."""
+
+    error_code = "session_required"
+    default_detail = "This endpoint needs a user session (Bearer token)."
+
+
+class SignupClosed(Forbidden):
+    """The adapter's ``is_signup_allowed`` said no."""
+
+    error_code = "signup_closed"
+    default_detail = "Sign-up is closed."
+
+
+class APIKeyLifetimeExceeded(Forbidden):
+    """An expiring API key tried to create or manage a key that would outlive it."""
+
+    error_code = "api_key_lifetime_exceeded"
+    default_detail = "An API key cannot create or manage a key that outlives it."
+
+
+class SignatureDowngrade(Forbidden):
+    """A key that must sign tried to create or manage a key that need not."""
+
+    error_code = "signature_downgrade"
+    default_detail = ("An API key that requires signatures cannot create or manage a key "
+                      "that does not.")
 
 
 class EmailNotVerified(Forbidden):
@@ -228,6 +258,20 @@ class Conflict(APIError):
     status_code = status.HTTP_409_CONFLICT
     error_code = "conflict"
     default_detail = "The request conflicts with the current state."
+
+
+class APIKeyRevoked(Conflict):
+    """Rotating or editing a revoked key."""
+
+    error_code = "api_key_revoked"
+    default_detail = "This API key is revoked."
+
+
+class APIKeyExpired(Conflict):
+    """Rotating an expired key."""
+
+    error_code = "api_key_expired"
+    default_detail = "This API key has expired."
 
 
 class EmailTaken(Conflict):
@@ -360,6 +404,32 @@ class LengthRequired(APIError):
     status_code = status.HTTP_411_LENGTH_REQUIRED
     error_code = "length_required"
     default_detail = "Send the request body with a Content-Length, not chunked."
+
+
+# --- device grant and trial keys ----------------------------------------------------------
+
+
+class UserCodeInvalid(APIError):
+    """A device's user code (typed on ``/device``) that is unknown, expired, already
+    decided, or an approval form made for someone else: one answer for all."""
+
+    error_code = "user_code_invalid"
+    default_detail = "This code is not valid: check it, or start again on your device."
+
+
+class TermsNotAccepted(APIError):
+    """``POST public/instant-db`` without ``"agree_terms": true``: nothing is issued."""
+
+    error_code = "terms_not_accepted"
+    default_detail = "Set agree_terms to true to accept the terms of service."
+
+
+class ClaimLinkInvalid(NotFound):
+    """A trial key's claim link that is unknown, expired or already used (by anyone):
+    one answer for all."""
+
+    error_code = "claim_link_invalid"
+    default_detail = "This claim link is not valid: it is unknown, expired or already used."
 
 
 class ServiceUnavailable(APIError):

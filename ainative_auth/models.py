@@ -120,6 +120,17 @@ class APIKeyQuerySet(models.QuerySet):
         )
 
 
+class APIKeyOrigin(models.TextChoices):
+    """How a key came to be: its owner or an operator made it (the dashboard, the API, the
+    admin, ``mint_api_key``), a device approved on ``/device`` asked for it (the device
+    grant with ``credential=api_key``), or ``POST public/instant-db`` handed it out with no
+    account (a trial key, until claimed and after)."""
+
+    MANUAL = "manual", "Made by hand"
+    DEVICE = "device", "Device login"
+    TRIAL = "trial", "Trial key"
+
+
 class APIKey(models.Model):
     """A long-lived credential for a server or an AI agent, acting as its owner.
 
@@ -164,6 +175,8 @@ class APIKey(models.Model):
         help_text="Ed25519 public key, PEM (-----BEGIN PUBLIC KEY-----). While set, only "
                   "Ed25519 signatures are accepted for this key.",
     )
+    origin = models.CharField(max_length=16, choices=APIKeyOrigin.choices,
+                              default=APIKeyOrigin.MANUAL, editable=False)
 
     objects = APIKeyQuerySet.as_manager()
 
@@ -193,3 +206,38 @@ class APIKey(models.Model):
 
     def has_scope(self, scope: str) -> bool:
         return "*" in self.scopes or scope in self.scopes
+
+
+class TrialKey(models.Model):
+    """A key handed out with no account (``POST public/instant-db``) and its claim link.
+
+    A key must belong to a user, so each trial gets a user of its own (``holder``): an
+    account nobody can sign in to (no usable password, an ``.invalid`` address), which
+    keeps one trial's key and whatever a project stores for it apart from every other
+    trial's. Claiming moves the very same key to the claiming user (``claimed_by``) and
+    deactivates the holder; the row stays, so a project can move what it kept for the
+    holder. The claim link's token is stored only as its SHA-256 (``claim_hash``) and works
+    once, until ``expires_at`` (the key's own expiry until it is claimed).
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False,
+                          help_text="The trial's project_id.")
+    key = models.OneToOneField(APIKey, on_delete=models.CASCADE, related_name="trial")
+    holder = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                               related_name="+")
+    name = models.CharField(max_length=100, blank=True)
+    source = models.CharField(max_length=100, blank=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    claim_hash = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    claimed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL,
+                                   null=True, blank=True, related_name="+")
+
+    class Meta:
+        indexes = [models.Index(fields=["expires_at"], name="ainative_trial_exp_idx")]
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"trial {self.id}"

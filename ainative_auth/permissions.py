@@ -10,7 +10,7 @@ from rest_framework.request import Request
 
 from .adapter import get_adapter
 from .authentication import AccessToken
-from .exceptions import Forbidden, InsufficientScope
+from .exceptions import EmailNotVerified, InsufficientScope, SessionRequired
 from .models import APIKey
 
 
@@ -21,9 +21,7 @@ class IsSessionAuthenticated(BasePermission):
         if not (request.user and request.user.is_authenticated):
             return False
         if not isinstance(request.auth, AccessToken):
-            raise Forbidden(
-                "This endpoint needs a user session (Bearer token).", "session_required"
-            )
+            raise SessionRequired()
         return True
 
 
@@ -38,8 +36,7 @@ class HasVerifiedEmail(BasePermission):
         if not (request.user and request.user.is_authenticated):
             return False
         if not get_adapter().is_email_verified(request.user):
-            raise Forbidden("Verify your email address to use this endpoint.",
-                            "email_not_verified")
+            raise EmailNotVerified("Verify your email address to use this endpoint.")
         return True
 
 

@@ -5,7 +5,16 @@ from importlib import import_module
 from django.apps import apps
 from django.urls import path
 
-from .api.views import accounts, api_keys, passwords, schema, sessions, social, verification
+from .api.views import (
+    accounts,
+    api_keys,
+    passwords,
+    schema,
+    sessions,
+    social,
+    trial_keys,
+    verification,
+)
 from .providers import SUPPORTED
 
 app_name = "ainative_auth"
@@ -34,6 +43,8 @@ urlpatterns = [
     path("api-keys/<str:key_id>/rotate", api_keys.APIKeyRotateView.as_view(),
          name="api-key-rotate"),
     path("health", sessions.HealthView.as_view(), name="health"),
+    # A trial key with no account (off unless TRIAL_KEYS_ENABLED), claimed later.
+    path("public/instant-db", trial_keys.InstantDBView.as_view(), name="instant-db"),
     # The OpenAPI schema of the project's API (this app's endpoints and the project's own
     # DRF views), and the same in Swagger UI.
     path("schema", schema.SchemaView.as_view(), name="schema"),

@@ -12,7 +12,7 @@ from importlib import import_module
 from django.apps import apps
 from django.urls import path
 
-from .web import account, dashboard, login, social
+from .web import account, claim, dashboard, login, social
 
 app_name = "ainative_auth_pages"
 
@@ -31,6 +31,9 @@ urlpatterns = [
     path("dashboard/keys/<str:key_id>/revoke", dashboard.revoke_key, name="revoke-key"),
     path("dashboard/sessions/<str:session_id>/revoke", dashboard.revoke_session,
          name="revoke-session"),
+    # A trial key's claim link (services.trial_keys), and its "Claim key" button.
+    path("claim/<str:token>", claim.claim_page, name="claim"),
+    path("claim/<str:token>/accept", claim.claim_key, name="claim-key"),
 ]
 
 # The MFA pages (the code step, step-up, passkeys, the dashboard's "Security" actions)

@@ -235,6 +235,10 @@ AINATIVE_AUTH: dict[str, Any] = {
     # (keys made with the default scopes, "*", have it).
     "PROTECTED_PATHS": ["/dashboard", ("/api/protected", ["profile:read"])],
     "LOGIN_PATH": "/login",
+    # Trial keys with no account (POST /api/v1/public/instant-db), claimed at /claim/...:
+    # what AINative's agent packages ask for on their first run.
+    "TRIAL_KEYS_ENABLED": True,
+    "TRIAL_KEY_SCOPES": ["credits:read", "mcp"],
 }
 
 # Social providers: configured only when their client id is set.

@@ -39,7 +39,8 @@ AINATIVE_AUTH = {
     # Generous limits so that only the throttling tests (which lower them) ever hit one.
     "THROTTLE_RATES": {scope: "10000/minute" for scope in (
         "login", "register", "refresh", "forgot_password", "reset_password", "verify_email",
-        "resend_verification", "change_password", "oauth", "api_key", "mfa")},
+        "resend_verification", "change_password", "oauth", "api_key", "mfa", "device",
+        "trial_key")},
     "OAUTH_REDIRECT_URIS": ["https://app.example.com/auth/callback"],
     # Mail inline after commit, so tests read the outbox right after the response; the
     # background sender is tested on its own (tests/unit/test_mail.py).

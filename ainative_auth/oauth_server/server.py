@@ -30,6 +30,7 @@ from allauth.idp.oidc.internal.oauthlib.server import (
     generate_refresh_token,
     validate_code_challenge_method,
 )
+from allauth.idp.oidc.internal.oauthlib.utils import get_validator_context
 from allauth.idp.oidc.models import Client
 from django.core.cache import caches
 from django.urls import reverse
@@ -40,6 +41,7 @@ from ..conf import auth_settings
 from ..users import may_authenticate
 from . import resources
 
+DEVICE_CODE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 JWT_BEARER_ASSERTION = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 ASSERTION_ALGORITHMS = ["RS256", "ES256", "PS256", "EdDSA"]
 ASSERTION_MAX_LIFETIME = 300
@@ -80,6 +82,15 @@ class OAuthServerValidator(OAuthLibRequestValidator):
         if not isinstance(client_id, str) or not client_id or len(client_id) > 2048:
             return None
         return super()._lookup_client(request, client_id)
+
+    def validate_scopes(self, client_id: Any, scopes: Any, client: Client, request: Request,
+                        *args: Any, **kwargs: Any) -> bool:
+        if (request.grant_type == DEVICE_CODE_GRANT
+                and get_validator_context().authorized_device_code is not None):
+            # The device grant's scopes were checked when the device asked for them
+            # (``device.start``) and approved as they are.
+            return True
+        return bool(super().validate_scopes(client_id, scopes, client, request))
 
     def is_pkce_required(self, client_id: Any, request: Request) -> bool:
         return True

@@ -7,7 +7,7 @@
 
 from django.urls import path
 
-from . import views
+from . import device_views, views
 
 app_name = "ainative_oauth"
 
@@ -20,5 +20,8 @@ urlpatterns = [
     path("oauth/revoke", views.revoke, name="revoke"),
     path("oauth/introspect", views.introspect, name="introspect"),
     path("oauth/jwks.json", views.jwks, name="jwks"),
+    path("oauth/device_authorization", device_views.device_authorization,
+         name="device-authorization"),
+    path("device", device_views.device_page, name="device"),
     path("dashboard/apps/<str:grant_id>/revoke", views.revoke_app, name="revoke-app"),
 ]

@@ -41,7 +41,7 @@ from ..credentials import browser_session, throttling
 from ..exceptions import NotFound, StepUpRequired, exception_handler
 from ..web.common import csp, dashboard_url, notify, page, redirect, signed_in
 from ..web.dashboard import step_up_prompt
-from . import resources, services
+from . import device, resources, services
 from .server import get_server
 
 CONSENT_SALT = "ainative_oauth.consent"
@@ -116,10 +116,12 @@ def server_metadata() -> dict[str, Any]:
         "jwks_uri": url(reverse("ainative_oauth:jwks")),
         "introspection_endpoint": url(reverse("ainative_oauth:introspect")),
         "revocation_endpoint": url(reverse("ainative_oauth:revoke")),
+        "device_authorization_endpoint": url(reverse("ainative_oauth:device-authorization")),
         "scopes_supported": resources.supported_scopes(),
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
-        "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
+        "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials",
+                                  device.DEVICE_CODE_GRANT],
         "code_challenge_methods_supported": ["S256"],
         "token_endpoint_auth_methods_supported": methods,
         "token_endpoint_auth_signing_alg_values_supported": ["RS256", "ES256", "PS256",
@@ -278,14 +280,16 @@ def _issue_code(request: HttpRequest, user: Any, scopes: list[str], info: dict[s
 @require_POST
 def token(request: HttpRequest) -> HttpResponse:
     """RFC 6749 token endpoint: authorization_code (PKCE), refresh_token (rotated, reuse
-    ends the grant), client_credentials (secret or private_key_jwt)."""
+    ends the grant), client_credentials (secret or private_key_jwt), and RFC 8628's
+    device_code (``device.poll``: an API key, or the library's token pair)."""
     with context.request_context(request):
         try:
             response = _token(request)
         except APIException as exc:
             return _api_error(exc)
-    if response.status_code >= 400:
-        # Failures only, after the fact: a client's good requests never count.
+    if response.status_code >= 400 and not getattr(response, "waiting", False):
+        # Failures only, after the fact: a client's good requests never count (nor a
+        # device's polls while the person decides).
         try:
             throttling.hit("oauth", "token_failures", get_adapter().get_client_ip(request))
         except APIException as exc:
@@ -303,6 +307,8 @@ def _token(request: HttpRequest) -> HttpResponse:
     except ValidationError:
         return _oauth_error("invalid_target", "The resource is not one of this server's.")
     grant_type = request.POST.get("grant_type")
+    if grant_type == device.DEVICE_CODE_GRANT:
+        return _device_token(request)
     if grant_type not in ("authorization_code", "refresh_token", "client_credentials"):
         return _oauth_error("unsupported_grant_type", "This grant type is not supported.")
     presented = (services.before_refresh(request.POST.get("refresh_token"))
@@ -316,6 +322,36 @@ def _token(request: HttpRequest) -> HttpResponse:
     except errors.OAuth2Error as exc:
         return JsonResponse(dict(exc.twotuples), status=exc.status_code)
     services.after_refresh(presented, status == 200)
+    return convert_response(headers, body, status)
+
+
+def _device_token(request: HttpRequest) -> HttpResponse:
+    """``device.poll``; then the API key it collected, or the library's token pair for
+    the approving user, with the scopes and resource of the approval."""
+    try:
+        collected = device.poll(request.POST.get("client_id"), request.POST.get("device_code"))
+    except device.DeviceGrantError as exc:
+        response = _oauth_error(exc.error, exc.description, exc.status)
+        response.waiting = exc.error in ("authorization_pending", "slow_down")  # type: ignore[attr-defined]
+        return response
+    if collected.issued is not None:
+        return JsonResponse(device.key_token_response(collected))
+    row = collected.row
+    ctx = get_validator_context()
+    ctx.authorized_device_code = (row.client_id, request.POST["device_code"])
+    ctx.requested_resources = None
+    ctx.granted_resources = list(row.resources)
+    ctx.grant_id = device.new_grant_id()
+
+    def as_approved(orequest: Any) -> None:
+        orequest.scopes = list(row.scopes)
+        orequest.user = row.user
+
+    try:
+        headers, body, status = get_server(pre_token=[as_approved]).create_token_response(
+            *extract_params(request))
+    except errors.OAuth2Error as exc:
+        return JsonResponse(dict(exc.twotuples), status=exc.status_code)
     return convert_response(headers, body, status)
 
 
@@ -357,7 +393,14 @@ def _public_by_default(request: HttpRequest) -> None:
 @csrf_exempt
 @require_POST
 def revoke(request: HttpRequest) -> HttpResponse:
-    """RFC 7009: a client revokes its own access or refresh token."""
+    """RFC 7009: a client revokes its own access or refresh token, or an API key the
+    device grant made for it (``ainative-auth logout``)."""
+    token = request.POST.get("token", "")
+    if isinstance(token, str) and token.startswith("ak_"):
+        device.revoke_device_key(request.POST.get("client_id"), token)
+        response = HttpResponse(status=200)
+        response["Cache-Control"] = "no-store"
+        return response
     with context.request_context(request), transaction.atomic():
         try:
             response = convert_response(

@@ -20,7 +20,13 @@ from ..adapter import get_adapter
 from ..client import NO_CLIENT, Client
 from ..conf import auth_settings
 from ..credentials import throttling
-from ..exceptions import EmailNotVerified, EmailTaken, Forbidden, InvalidCredentials, MFARequired
+from ..exceptions import (
+    EmailNotVerified,
+    EmailTaken,
+    InvalidCredentials,
+    MFARequired,
+    SignupClosed,
+)
 from ..models import AccountEmail
 from ..outbox import mail_user
 from ..signals import user_registered
@@ -88,13 +94,13 @@ def create_account(
 
     ``password=None`` gives an unusable password (a social-only account). The password is
     hashed before the duplicate check, so the 201 and the 409 of registration cost the
-    same. Raises ``Forbidden("signup_closed")`` when the adapter's ``is_signup_allowed``
+    same. Raises ``SignupClosed`` when the adapter's ``is_signup_allowed``
     says no, and ``EmailTaken`` on a duplicate: the unique index on ``AccountEmail`` is the
     race guard, so of concurrent creations for one address exactly one commits.
     """
     email = canonical_email(email)
     if not get_adapter().is_signup_allowed(request, email):
-        raise Forbidden("Sign-up is closed.", "signup_closed")
+        raise SignupClosed()
     user = build_user(email, name)
     if password is None:
         user.set_unusable_password()

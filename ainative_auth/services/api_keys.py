@@ -26,8 +26,15 @@ from ..credentials.keys import (
     new_api_key_secret,
     signing_secret_for,
 )
-from ..exceptions import APIKeyLimitReached, Conflict, Forbidden, InsufficientScope
-from ..models import APIKey, RefreshSession
+from ..exceptions import (
+    APIKeyExpired,
+    APIKeyLifetimeExceeded,
+    APIKeyLimitReached,
+    APIKeyRevoked,
+    InsufficientScope,
+    SignatureDowngrade,
+)
+from ..models import APIKey, APIKeyOrigin, RefreshSession
 from ..permissions import scopes_grant
 from ..signals import api_key_created, api_key_revoked, api_key_rotated
 from ..users import lock_user
@@ -68,18 +75,11 @@ def _check_can_grant(
     if acting_key.expires_at is not None and (
         expires_at is None or expires_at > acting_key.expires_at
     ):
-        raise Forbidden(
-            "An API key cannot create or manage a key that outlives it.",
-            "api_key_lifetime_exceeded",
-        )
+        raise APIKeyLifetimeExceeded()
     # A key that must sign cannot hand out (or leave behind) a key usable without a
     # signature: that would be a bearer credential weaker than itself.
     if acting_key.require_signature and not require_signature:
-        raise Forbidden(
-            "An API key that requires signatures cannot create or manage a key that does "
-            "not.",
-            "signature_downgrade",
-        )
+        raise SignatureDowngrade()
 
 
 def _check_can_manage(acting_key: APIKey | None, key: APIKey) -> None:
@@ -205,7 +205,7 @@ def update_key(
     """Rename, re-scope, require signatures or not, and register (PEM), replace or
     remove (None) the Ed25519 public key of ``key``; its secret, expiry and id stay."""
     if key.revoked_at is not None:
-        raise Conflict("This API key is revoked.", "api_key_revoked")
+        raise APIKeyRevoked()
     _check_can_manage(acting_key, key)
     changes: dict[str, Any] = {}
     if name is not None:
@@ -278,9 +278,9 @@ def rotate_key(key: APIKey, *, acting_key: APIKey | None = None) -> IssuedKey:
         # secret (the overlap would then keep a secret nobody was given).
         locked = APIKey.objects.select_for_update().get(pk=key.pk)
         if locked.revoked_at is not None:
-            raise Conflict("This API key is revoked.", "api_key_revoked")
+            raise APIKeyRevoked()
         if locked.is_expired(now):
-            raise Conflict("This API key has expired.", "api_key_expired")
+            raise APIKeyExpired()
         secret, plaintext = new_api_key_secret(locked.public_id)
         if overlap > 0:
             locked.previous_secret_hash = locked.secret_hash
@@ -294,3 +294,75 @@ def rotate_key(key: APIKey, *, acting_key: APIKey | None = None) -> IssuedKey:
                                    "previous_secret_expires_at", "rotated_at"])
     api_key_rotated.send(sender=APIKey, api_key=locked, overlap=overlap)
     return IssuedKey(locked, plaintext, signing_secret_for(locked.public_id, locked.secret_hash))
+
+
+# --- keys handed over later: the device grant, trial keys ---------------------------------
+
+
+def require_step_up(user: Any, via: RefreshSession | APIKey | None) -> None:
+    """The step-up of the flows that add a key to an account (approving a device code,
+    claiming a trial key, creating or rotating one's own key): for a user with MFA on and
+    an interactive session, a second factor within ``STEP_UP_MAX_AGE``
+    (``sessions.require_recent_factor``: 403 ``step_up_required``). A key acting (``via``
+    an ``APIKey``), the admin and commands are never asked."""
+    require_recent_factor(user, via if isinstance(via, RefreshSession) else None)
+
+
+def create_unissued_key(
+    user: Any,
+    *,
+    via: RefreshSession | None,
+    name: str,
+    scopes: list[str],
+    expires_at: datetime | None,
+    origin: str = APIKeyOrigin.DEVICE,
+) -> APIKey:
+    """A key for ``user`` that nobody holds yet: its row (name, scopes, expiry, origin)
+    exists and shows on the dashboard, but its secret was thrown away, so it cannot
+    authenticate until ``issue_key`` gives it one (the device grant: the user approves on
+    a page, the device collects the key when it polls). The rules of ``create_own_key``
+    apply (step-up, a verified address, the per-user limit), decided at approval, where
+    the person can see the refusal."""
+    require_step_up(user, via)
+    with transaction.atomic():
+        lock_for_new_credential(user, via=via)
+        created = create_key(user, name=name, scopes=scopes, expires_at=expires_at,
+                             instance=APIKey(origin=origin))
+    return created.key
+
+
+def issue_key(key: APIKey, *, expires_at: datetime | None) -> IssuedKey | None:
+    """Give ``key`` (from ``create_unissued_key``) its first secret and its lifetime from
+    now on; return its ``IssuedKey``, or None if it was revoked or already issued.
+
+    One conditional UPDATE on the secret it was created with: of two concurrent calls
+    exactly one hands out a key, and a key revoked meanwhile stays dead."""
+    secret, plaintext = new_api_key_secret(key.public_id)
+    secret_hash = hash_api_key_secret(key.public_id, secret)
+    changed = APIKey.objects.filter(
+        pk=key.pk, secret_hash=key.secret_hash, revoked_at__isnull=True,
+    ).update(secret_hash=secret_hash, expires_at=expires_at)
+    if not changed:
+        return None
+    key.secret_hash, key.expires_at = secret_hash, expires_at
+    return IssuedKey(key, plaintext, signing_secret_for(key.public_id, secret_hash))
+
+
+def adopt_key(key: APIKey, user: Any, *, via: RefreshSession | None,
+              scopes: list[str]) -> bool:
+    """Move ``key`` (live, held by someone else) to ``user`` for good: no expiry,
+    ``scopes``; True if this call moved it. The rules of ``create_own_key`` apply (step-up,
+    a verified address, the per-user limit). One conditional UPDATE on the key's current
+    holder, so a key moves once."""
+    require_step_up(user, via)
+    now = clock.now()
+    limit = int(auth_settings.API_KEY_MAX_PER_USER or 0)
+    with transaction.atomic():
+        lock_for_new_credential(user, via=via)
+        if limit > 0 and live_keys(user, now).count() >= limit:
+            raise APIKeyLimitReached()
+        moved = APIKey.objects.filter(pk=key.pk, user_id=key.user_id).live(now).update(
+            user=user, expires_at=None, scopes=clean_scopes(scopes))
+    if moved:
+        key.user, key.expires_at, key.scopes = user, None, clean_scopes(scopes)
+    return bool(moved)

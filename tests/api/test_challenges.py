@@ -95,7 +95,16 @@ def check_answer(client: Client, response: Any, path: str, situation: str,
         assert path.startswith("/login"), (path, status)
         return None
     json_body = content_type.startswith("application/json") and response.content
-    code = json.loads(response.content)["error_code"] if json_body else "?"
+    body = json.loads(response.content) if json_body else {}
+    if path.startswith("/oauth/") and "error" in body and "error_code" not in body:
+        # The authorization server's own answer (RFC 6749 §5.2): a client that failed to
+        # authenticate is challenged for client credentials, not sent to a resource.
+        if status == 401 and not (body["error"] == "invalid_client"
+                                  and response.get("WWW-Authenticate", "").startswith(
+                                      "Basic realm=")):
+            return f"401 {body}: not an RFC 6749 invalid_client challenge"
+        return None
+    code = body["error_code"] if json_body else "?"
     header = response.get("WWW-Authenticate")
     if status == 403 and code != "insufficient_scope":
         return None  # not a scope refusal (session_required, ...): no challenge claimed

@@ -17,7 +17,7 @@ from django.core.checks import Warning as CheckWarning
 from django.test import Client
 from django.urls import reverse
 
-from ainative_auth.checks import check_settings
+from ainative_auth.checks import check_settings, check_site_url
 from tests.conftest import assert_error
 
 pytestmark = pytest.mark.django_db
@@ -139,9 +139,12 @@ def _ids(kind: type) -> list[str]:
     return [p.id for p in check_settings() if type(p) is kind]
 
 
-def test_an_unset_site_url_is_warning_w006(auth_settings: Any) -> None:
+def test_an_unset_site_url_is_warning_w013_under_deploy_only(auth_settings: Any) -> None:
     auth_settings(SITE_URL=None)
-    assert "ainative_auth.W013" in _ids(CheckWarning)
+    assert "ainative_auth.W013" not in _ids(CheckWarning)  # a new project's plain check
+    assert [p.id for p in check_site_url()] == ["ainative_auth.W013"]
+    auth_settings(SITE_URL="https://api.example.com")
+    assert check_site_url() == []
 
 
 @pytest.mark.parametrize("value", [

@@ -72,10 +72,6 @@ def _error_codes() -> set[str]:
         and klass is not exceptions.APIError
     }
     codes |= {code for _, code in exceptions._DRF_CODES.values()}
-    # Codes passed explicitly, e.g. Forbidden("...", "session_required").
-    for path in APP.rglob("*.py"):
-        codes |= set(re.findall(r'(?:Forbidden|Conflict|APIError)\([^)]*?"([a-z_]+)"\)',
-                                path.read_text(), flags=re.S))
     # Conflict's own default is never sent: every 409 names its reason.
     return codes - {"conflict"}
 

@@ -309,3 +309,19 @@ def test_a_remote_smtp_server_is_probed_only_by_check_deploy(settings, monkeypat
     assert probed == []
     the_one(check_mail_deploy(), "ainative_auth.W011", Warning)
     assert probed == [("smtp.example.com", 587)]
+
+
+@pytest.mark.parametrize(("key", "value"), [
+    ("DEVICE_CODE_LIFETIME", "10m"), ("DEVICE_POLL_INTERVAL", 5.5),
+    ("DEVICE_KEY_LIFETIME", "90d"), ("OAUTH_SERVER_CLI_SCOPES", "mcp"),
+    ("TRIAL_KEYS_ENABLED", "yes"), ("TRIAL_KEY_SCOPES", "credits:read"),
+    ("TRIAL_KEY_LIFETIME", None), ("TRIAL_KEY_GLOBAL_RATE", 100),
+])
+def test_device_and_trial_settings_of_the_wrong_type_are_said_at_start_up(
+        key: str, value: object) -> None:
+    from django.test import override_settings
+
+    from ainative_auth.checks import check_settings
+
+    with override_settings(AINATIVE_AUTH={key: value}):
+        assert "ainative_auth.E008" in [problem.id for problem in check_settings()]

@@ -78,7 +78,8 @@ def test_reading_an_unknown_setting_is_an_error():
 def test_the_throttle_scopes_are_the_ones_of_the_design():
     assert set(DEFAULTS["THROTTLE_RATES"]) == {
         "login", "register", "refresh", "forgot_password", "reset_password", "verify_email",
-        "resend_verification", "change_password", "oauth", "api_key", "mfa",
+        "resend_verification", "change_password", "oauth", "api_key", "mfa", "device",
+        "trial_key",
     }
 
 

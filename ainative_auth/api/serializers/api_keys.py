@@ -123,6 +123,11 @@ class APIKeySerializer(serializers.Serializer):
     revoked_at = serializers.DateTimeField(allow_null=True)
     require_signature = serializers.BooleanField()
     public_key = serializers.SerializerMethodField()
+    origin = serializers.ChoiceField(
+        choices=["manual", "device", "trial"],
+        help_text='How the key was made: "manual" (the dashboard, this API, the admin, '
+                  'the command), "device" (a device approved on /device) or "trial" (a '
+                  "trial key, handed out with no account and claimed).")
 
     def get_state(self, key: Any) -> str:
         """One of "active", "expired", "revoked"."""
