@@ -60,9 +60,9 @@ package: $(VENV)/.installed
 	$(VENV)/bin/twine check --strict dist/*
 
 # The fast lane: unit tests and flows (no servers, browsers, fuzzing or PostgreSQL), for
-# every edit; `make test` runs everything.
+# every edit, on every CPU (pytest-xdist); `make test` runs everything.
 test-fast: $(VENV)/.installed
-	$(VENV)/bin/python -m pytest -q -p no:cacheprovider tests/unit tests/flows $(PYTEST_ARGS)
+	$(VENV)/bin/python -m pytest -q -p no:cacheprovider -n auto tests/unit tests/flows $(PYTEST_ARGS)
 
 # The same flows against a custom user model whose USERNAME_FIELD is the email.
 test-custom-user: $(VENV)/.installed
