@@ -594,27 +594,10 @@ def _timed_out(exc: BaseException) -> bool:
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """DRF exception handler giving our error body; set on every ainative_auth view."""
-    headers: dict[str, str] = {}
-    if isinstance(exc, Http404):
-        exc = NotFound()
-    elif isinstance(exc, DjangoPermissionDenied):
-        exc = Forbidden()
-    elif isinstance(exc, RequestDataTooBig):
-        return Response(error_body(ERROR_MESSAGES[413], "request_too_large"), status=413)
-    elif isinstance(exc, UnreadablePostError):
-        # Reading the body failed: the client stalled (a timeout) or went away mid-body.
-        exc = RequestTimeout() if _timed_out(exc) else exceptions.ParseError(
-            "The request body could not be read.")
-    elif isinstance(exc, SuspiciousOperation):
-        return Response(error_body(ERROR_MESSAGES[400], "bad_request"), status=400)
-    elif isinstance(exc, (OperationalError, InterfaceError)):
-        logger.error("database unavailable: %s", type(exc).__name__)
-        exc = ServiceUnavailable()
-    elif isinstance(exc, DatabaseError):
-        # Anything else from the database is ours to fix, but the client still gets JSON.
-        logger.exception("database error")
-        return Response(error_body(ERROR_MESSAGES[500], "server_error"), status=500)
-
+    translated = _from_django(exc)
+    if isinstance(translated, Response):
+        return translated
+    exc = translated
     if isinstance(exc, exceptions.ValidationError):
         return _validation_response(exc)
     if isinstance(exc, InvalidInput):
@@ -622,41 +605,81 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     if not isinstance(exc, exceptions.APIException):
         return None  # a real bug: let Django's 500 handler (JSON in the example) log it
 
-    status_code: int
+    status_code, code = _status_and_code(exc)
+    detail = _sentence(exc, status_code)
+    if isinstance(exc, exceptions.Throttled):
+        detail = "Too many requests. Try again later."
+    body = error_body(detail, code)
+    # A few errors carry fields of their own (``MFARequired``: mfa_token, methods).
+    body.update(getattr(exc, "extra_body", None) or {})
+    return Response(body, status=status_code,
+                    headers=_headers(exc, status_code, context.get("request")))
+
+
+def _from_django(exc: Exception) -> Exception | Response:
+    """Django's and the database's exceptions as ours (or, for a few, the answer itself)."""
+    if isinstance(exc, Http404):
+        return NotFound()
+    if isinstance(exc, DjangoPermissionDenied):
+        return Forbidden()
+    if isinstance(exc, RequestDataTooBig):
+        return Response(error_body(ERROR_MESSAGES[413], "request_too_large"), status=413)
+    if isinstance(exc, UnreadablePostError):
+        # Reading the body failed: the client stalled (a timeout) or went away mid-body.
+        return RequestTimeout() if _timed_out(exc) else exceptions.ParseError(
+            "The request body could not be read.")
+    if isinstance(exc, SuspiciousOperation):
+        return Response(error_body(ERROR_MESSAGES[400], "bad_request"), status=400)
+    if isinstance(exc, (OperationalError, InterfaceError)):
+        logger.error("database unavailable: %s", type(exc).__name__)
+        return ServiceUnavailable()
+    if isinstance(exc, DatabaseError):
+        # Anything else from the database is ours to fix, but the client still gets JSON.
+        logger.exception("database error")
+        return Response(error_body(ERROR_MESSAGES[500], "server_error"), status=500)
+    return exc
+
+
+def _status_and_code(exc: exceptions.APIException) -> tuple[int, str]:
+    """Ours carry their code; DRF's are mapped by ``_DRF_CODES``."""
     if isinstance(exc, APIError):
-        code = exc.error_code
-        status_code = exc.status_code
-    else:
-        status_code, code = exc.status_code, "error"
-        for klass, (mapped_status, mapped_code) in _DRF_CODES.items():
-            if isinstance(exc, klass):
-                status_code, code = mapped_status, mapped_code
-                break
-        detail: Any = exc.detail
-        if isinstance(detail, dict) and "error_code" in detail:
-            code = str(detail["error_code"])
+        return exc.status_code, exc.error_code
+    status_code, code = exc.status_code, "error"
+    for klass, (mapped_status, mapped_code) in _DRF_CODES.items():
+        if isinstance(exc, klass):
+            status_code, code = mapped_status, mapped_code
+            break
+    detail: Any = exc.detail
+    if isinstance(detail, dict) and "error_code" in detail:
+        code = str(detail["error_code"])
+    return status_code, code
+
+
+def _sentence(exc: exceptions.APIException, status_code: int) -> str:
+    """The ``detail`` sentence, whatever shape DRF's ``detail`` has."""
     raw: Any = exc.detail
     if isinstance(raw, dict):
         raw = raw.get("detail", ERROR_MESSAGES.get(status_code, "Error."))
     elif isinstance(raw, list):
         raw = raw[0] if raw else ERROR_MESSAGES.get(status_code, "Error.")
-    detail = str(raw)
+    return str(raw)
 
+
+def _headers(exc: exceptions.APIException, status_code: int, request: Any) -> dict[str, str]:
+    """``Retry-After`` (429, 503) and the ``WWW-Authenticate`` challenge (401, and 403 for
+    a missing scope)."""
+    headers: dict[str, str] = {}
     if isinstance(exc, exceptions.Throttled):
         wait = getattr(exc, "wait", None) or 1
         headers["Retry-After"] = str(max(1, math.ceil(wait)))
-        detail = "Too many requests. Try again later."
     if status_code == 503:
         headers["Retry-After"] = "5"
     if status_code == 401:
-        headers["WWW-Authenticate"] = _challenge_401(exc, context.get("request"))
+        headers["WWW-Authenticate"] = _challenge_401(exc, request)
     elif isinstance(exc, InsufficientScope):
         headers["WWW-Authenticate"] = challenge(
-            context.get("request"), error="insufficient_scope", scopes=exc.scopes)
-    body = error_body(detail, code)
-    # A few errors carry fields of their own (``MFARequired``: mfa_token, methods).
-    body.update(getattr(exc, "extra_body", None) or {})
-    return Response(body, status=status_code, headers=headers)
+            request, error="insufficient_scope", scopes=exc.scopes)
+    return headers
 
 
 def _challenge_401(exc: Exception, request: Any) -> str:

@@ -16,7 +16,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from ..client import Client
 from ..exceptions import APIError, StepUpRequired
 from ..models import APIKey, RefreshSession
-from ..services import api_keys, sessions, social, verification
+from ..services import api_keys, overview, sessions
 from . import forms
 from .common import NOTICE_KEY, dashboard_url, notify, page, redirect, signed_in
 
@@ -64,8 +64,8 @@ def _unique_labels(items: list[Any], label: Callable[[Any], str],
     }
 
 
-def _session_rows(user: Any, current: RefreshSession) -> list[dict[str, Any]]:
-    live = sessions.live_sessions(user)
+def _session_rows(live: list[RefreshSession],
+                  current: RefreshSession) -> list[dict[str, Any]]:
     labels = _unique_labels(
         live, lambda s: s.device or "Unknown device",
         lambda s: f"signed in {s.created_at:%Y-%m-%d %H:%M:%S}, {str(s.pk)[:8]}",
@@ -74,31 +74,26 @@ def _session_rows(user: Any, current: RefreshSession) -> list[dict[str, Any]]:
             for s in live]
 
 
-def _key_rows(user: Any) -> list[dict[str, Any]]:
-    keys = api_keys.list_keys(user)
+def _key_rows(keys: list[APIKey]) -> list[dict[str, Any]]:
     labels = _unique_labels(keys, lambda k: k.name, lambda k: k.prefix)
     return [{"key": k, "label": labels[k.pk], "state": k.state()} for k in keys]
 
 
-def _identity_rows(request: HttpRequest, user: Any) -> list[dict[str, Any]]:
-    # Read-only: the owner sees every identity that can sign in as them.
-    names = {p["id"]: p["name"] for p in social.list_providers(Client.of(request))}
-    return [{"account": a, "provider": names.get(a.provider, a.provider)}
-            for a in social.list_social_accounts(user)]
-
-
 def _render_dashboard(request: HttpRequest, user: Any, session: RefreshSession, *,
                       status: int = 200, **extra: Any) -> HttpResponse:
+    seen = overview.account_overview(Client.of(request), user)
     context = {
         "signed_in_user": user,
-        "email_verified": _email_verified(user),
-        "may_create_keys": verification.may_add_credentials(user),
+        "email_verified": seen.email_verified,
+        "may_create_keys": seen.may_create_keys,
         "current_session": session,
-        "session_rows": _session_rows(user, session),
-        "key_rows": _key_rows(user),
-        "identity_rows": _identity_rows(request, user),
+        "session_rows": _session_rows(seen.sessions, session),
+        "key_rows": _key_rows(seen.keys),
+        # Read-only: the owner sees every identity that can sign in as them.
+        "identity_rows": [{"account": account, "provider": name}
+                          for account, name in seen.identities],
         "expiry_choices": [(value, label) for value, label, _ in forms.EXPIRY_CHOICES],
-        "scopes_hint": _scopes_hint(),
+        "scopes_hint": _scopes_hint(seen.default_scopes),
         "sections": [{"template": section.template,
                       **section.context(request, user, session)} for section in _sections],
         "notice": request.session.pop(NOTICE_KEY, None),
@@ -120,17 +115,10 @@ def _connected_apps(user: Any) -> list[Any] | None:
     return list(oauth_services.connected_apps(user))
 
 
-def _scopes_hint() -> str:
-    default = api_keys.default_scopes()
+def _scopes_hint(default: list[str]) -> str:
     if default == ["*"]:
         return "Separated by commas or spaces. Leave empty for full access (*)."
     return f"Separated by commas or spaces. Leave empty for: {', '.join(default) or 'none'}."
-
-
-def _email_verified(user: Any) -> bool:
-    from ..adapter import get_adapter
-
-    return get_adapter().is_email_verified(user)
 
 
 @page
@@ -198,7 +186,9 @@ def _key_or_404(user: Any, key_id: str) -> APIKey:
 
 
 def _key_label(user: Any, key: APIKey) -> str:
-    return next(row["label"] for row in _key_rows(user) if row["key"].pk == key.pk)
+    # The name the dashboard shows it by (told apart from its twins by the prefix).
+    keys = api_keys.list_keys(user)
+    return next(row["label"] for row in _key_rows(keys) if row["key"].pk == key.pk)
 
 
 @page
@@ -252,7 +242,8 @@ def revoke_key(request: HttpRequest, user: Any, session: RefreshSession,
 def revoke_session(request: HttpRequest, user: Any, session: RefreshSession,
                    session_id: str) -> HttpResponse:
     """``services.sessions.revoke_user_session``: that device is signed out at once."""
-    rows = {str(row["session"].pk): row for row in _session_rows(user, session)}
+    rows = {str(row["session"].pk): row
+            for row in _session_rows(sessions.live_sessions(user), session)}
     row = rows.get(session_id)
     if row is None:
         raise Http404("No such session.")
