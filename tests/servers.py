@@ -123,6 +123,19 @@ def start_servers(count: int, env: Mapping[str, str | None] | None = None,
                 process.wait()
 
 
+@contextlib.contextmanager
+def served_example(database: str) -> Iterator[Server]:
+    """One example project on ``database``, with the ``SITE_URL`` it derives from its port
+    (``site_of``): what a test of a published client talks to."""
+    with start_servers(1, {"DATABASE_URL": database, "SITE_URL": None}) as (base,):
+        yield base
+
+
+def site_of(server: Server) -> str:
+    """The ``SITE_URL`` of a served example project: ``http://localhost:<PORT>``."""
+    return server.replace("127.0.0.1", "localhost")
+
+
 def _wait_healthy(url: str, process: subprocess.Popen[bytes], timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

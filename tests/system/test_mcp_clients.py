@@ -30,7 +30,7 @@ import pytest
 import requests
 
 from tests.conftest import PASSWORD
-from tests.servers import ROOT, Server, migrated_sqlite_url, start_servers
+from tests.servers import ROOT, Server, migrated_sqlite_url, served_example, site_of
 
 mcp = pytest.importorskip("mcp")
 httpx2 = pytest.importorskip("httpx2")
@@ -60,13 +60,11 @@ def database(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 @pytest.fixture(scope="module")
 def server(database: str) -> Iterator[Server]:
-    with start_servers(1, {"DATABASE_URL": database, "SITE_URL": None}) as (base,):
+    with served_example(database) as base:
         yield base
 
 
-def site(server: Server) -> str:
-    # SITE_URL of a served example project: http://localhost:<PORT>.
-    return server.replace("127.0.0.1", "localhost")
+site = site_of
 
 
 def in_server_db(database: str, code: str) -> Any:

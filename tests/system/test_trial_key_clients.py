@@ -26,7 +26,7 @@ import pytest
 import requests
 
 from tests.conftest import PASSWORD
-from tests.servers import ROOT, Server, migrated_sqlite_url, start_servers
+from tests.servers import ROOT, Server, migrated_sqlite_url, served_example, site_of
 
 
 @pytest.fixture(scope="module")
@@ -36,12 +36,11 @@ def database(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 @pytest.fixture(scope="module")
 def server(database: str) -> Iterator[Server]:
-    with start_servers(1, {"DATABASE_URL": database, "SITE_URL": None}) as (base,):
+    with served_example(database) as base:
         yield base
 
 
-def site(server: Server) -> str:
-    return server.replace("127.0.0.1", "localhost")
+site = site_of
 
 
 def works(base: str, key: str, **headers: str) -> bool:
