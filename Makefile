@@ -44,13 +44,20 @@ CHROMIUM ?= /usr/bin/chromium
 # project set up from the README's Quickstart, on Django 5.2 and 6.x) are slow, so they run
 # once per `make test`, here; INSTALL_TESTS=0 leaves them out (.ci/run's second pass).
 INSTALL_TESTS ?= 1
+# The suite in two runs: what runs in the test process (and the pages in Chromium) on every
+# CPU with pytest-xdist, each worker with its own database and Redis database
+# (tests/settings.py); then, one at a time, the system tests, which start servers, time
+# races on PostgreSQL and install packages.
+IN_PROCESS := tests/unit tests/flows tests/api tests/web
+SERVED := tests/system
 MAIN_MARKERS := $(if $(filter 0,$(INSTALL_TESTS)),-m "not install",)
 
 test-main: lint package
 	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --site-dir site
 	$(VENV)/bin/python manage.py makemigrations --check --dry-run
 	@test -x $(CHROMIUM) || echo "No $(CHROMIUM): the browser tests of the pages are skipped (apt-get install chromium to run them)."
-	$(VENV)/bin/python -m pytest $(MAIN_MARKERS) $(PYTEST_ARGS)
+	$(VENV)/bin/python -m pytest -n auto $(MAIN_MARKERS) $(IN_PROCESS) $(PYTEST_ARGS)
+	$(VENV)/bin/python -m pytest $(MAIN_MARKERS) $(SERVED) $(PYTEST_ARGS)
 
 # The sdist and the wheel into dist/ (git-ignored), checked as a package index checks them.
 # `pip install dist/django_ainative_auth-*.whl` installs the app elsewhere.
@@ -76,7 +83,8 @@ test-custom-user: $(VENV)/.installed
 # here (50 in test-main) keep the CI bounded.
 test-django6: $(VENV6)/.installed
 	$(VENV6)/bin/python -c 'import django; print("Django", django.get_version())'
-	CONCURRENCY_TRIALS=$${CONCURRENCY_TRIALS:-5} $(VENV6)/bin/python -m pytest -m "not install" $(PYTEST_ARGS)
+	$(VENV6)/bin/python -m pytest -n auto -m "not install" $(IN_PROCESS) $(PYTEST_ARGS)
+	CONCURRENCY_TRIALS=$${CONCURRENCY_TRIALS:-5} $(VENV6)/bin/python -m pytest -m "not install" $(SERVED) $(PYTEST_ARGS)
 
 bench: $(VENV)/.installed
 	$(VENV)/bin/python benchmarks/run.py

@@ -4,10 +4,20 @@ DATABASE_URL / REDIS_URL switch the run to PostgreSQL / Redis (CI does both).
 """
 
 import os
+from urllib.parse import urlsplit, urlunsplit
 
 import django
 
-import example_project.settings as example
+if os.environ.get("REDIS_URL") and os.environ.get("PYTEST_XDIST_WORKER"):
+    # Each pytest-xdist worker (gw0, gw1, ...) on a Redis database of its own, for its
+    # cache.clear() and for the servers it starts (they inherit the variable): REDIS_URL's
+    # database + 1 + the worker's number.
+    _redis = urlsplit(os.environ["REDIS_URL"])
+    _base = int(_redis.path.strip("/") or 0)
+    _worker = int(os.environ["PYTEST_XDIST_WORKER"].removeprefix("gw"))
+    os.environ["REDIS_URL"] = urlunsplit(_redis._replace(path=f"/{_base + 1 + _worker}"))
+
+import example_project.settings as example  # noqa: E402
 from example_project.settings import *  # noqa: F403
 from example_project.settings import AINATIVE_AUTH
 

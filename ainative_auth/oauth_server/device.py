@@ -131,7 +131,7 @@ def allowed_scopes(client: Client) -> list[str]:
 
 
 def _device_client(client_id: Any) -> Client:
-    if not isinstance(client_id, str) or not client_id or len(client_id) > 100:
+    if not resources.is_client_id(client_id, max_length=100):
         raise DeviceGrantError("invalid_client", "Unknown client.", 401)
     client = Client.objects.filter(pk=client_id).first()
     if client is None:
@@ -390,7 +390,7 @@ def revoke_device_key(client_id: Any, token: str) -> None:
     ``client_id`` (``ainative-auth logout``); anything else is ignored, as RFC 7009 asks.
     Holding the key is the proof: whoever could use it may end it."""
     parsed = parse_api_key(token)
-    if parsed is None or not isinstance(client_id, str):
+    if parsed is None or not resources.is_client_id(client_id):
         return
     public_id, secret = parsed
     key = APIKey.objects.filter(public_id=public_id, origin=APIKeyOrigin.DEVICE).first()

@@ -85,3 +85,10 @@ def protected_resource_metadata(resource: str) -> dict[str, Any] | None:
         "scopes_supported": scopes,
         "bearer_methods_supported": ["header"],
     }
+
+
+def is_client_id(value: Any, max_length: int = 2048) -> bool:
+    """Whether ``value`` can name a client: a non-empty string of VSCHAR (RFC 6749
+    appendix A, %x20-7E), so no NUL reaches a query (PostgreSQL refuses it: a 500)."""
+    return (isinstance(value, str) and 0 < len(value) <= max_length
+            and all(" " <= char <= "~" for char in value))

@@ -78,8 +78,10 @@ def token_endpoint_auth_method(client: Client) -> str | None:
 class OAuthServerValidator(OAuthLibRequestValidator):
     def _lookup_client(self, request: Request, client_id: Any) -> Client | None:
         # The library looks up whatever the request named, None included (a request with
-        # no client_id at all), and fails on it with a 500; no id is simply no client.
-        if not isinstance(client_id, str) or not client_id or len(client_id) > 2048:
+        # no client_id at all), and fails on it with a 500; no id is simply no client. A
+        # client_id is VSCHAR (RFC 6749 appendix A: %x20-7E): anything else, NUL included
+        # (PostgreSQL refuses it in a query), names no client.
+        if not resources.is_client_id(client_id):
             return None
         return super()._lookup_client(request, client_id)
 

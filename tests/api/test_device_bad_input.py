@@ -32,6 +32,8 @@ def oauth_error(response: Any, status: int, error: str) -> None:
     ({}, 401, "invalid_client"),
     ({"client_id": "nobody"}, 401, "invalid_client"),
     ({"client_id": "x" * 5000}, 401, "invalid_client"),
+    ({"client_id": CLI + "\x00"}, 401, "invalid_client"),
+    ({"client_id": "\x00"}, 401, "invalid_client"),
     ({"client_id": CLI, "scope": "no-such-scope"}, 400, "invalid_scope"),
     ({"client_id": CLI, "scope": "BAD SCOPE!"}, 400, "invalid_scope"),
     ({"client_id": CLI, "scope": "*"}, 400, "invalid_scope"),
