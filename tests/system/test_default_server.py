@@ -277,6 +277,9 @@ def test_per_process_caches_names_the_aliases_a_second_process_would_split(
     assert per_process_caches() == []
 
 
+# The model checks run too, and on SQLite Django 6.x asks the connection whether it has
+# JSON fields: the database must be open to this test, whatever ran before it.
+@pytest.mark.django_db
 def test_check_deploy_warns_that_a_per_process_cache_means_one_process(settings: Any) -> None:
     def w005(deploy: bool) -> list[Any]:
         return [message for message in run_checks(include_deployment_checks=deploy)
