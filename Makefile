@@ -8,7 +8,7 @@ VENV6 := .venv-django6
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: run dev test test-fast test-main test-custom-user test-django6 package bench loadtest lint docs clean
+.PHONY: run dev test test-fast test-main static-checks test-custom-user test-django6 package bench loadtest lint docs clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -52,9 +52,15 @@ IN_PROCESS := tests/unit tests/flows tests/api tests/web
 SERVED := tests/system
 MAIN_MARKERS := $(if $(filter 0,$(INSTALL_TESTS)),-m "not install",)
 
-test-main: lint package
+# Lint, the package, the docs build and the migrations check: what does not depend on the
+# database or the cache. STATIC_CHECKS=0 leaves them out (.ci/run's second pass, the same
+# code on PostgreSQL and Redis).
+STATIC_CHECKS ?= 1
+static-checks: lint package
 	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --site-dir site
 	$(VENV)/bin/python manage.py makemigrations --check --dry-run
+
+test-main: $(VENV)/.installed $(if $(filter 0,$(STATIC_CHECKS)),,static-checks)
 	@test -x $(CHROMIUM) || echo "No $(CHROMIUM): the browser tests of the pages are skipped (apt-get install chromium to run them)."
 	$(VENV)/bin/python -m pytest -n auto $(MAIN_MARKERS) $(IN_PROCESS) $(PYTEST_ARGS)
 	$(VENV)/bin/python -m pytest $(MAIN_MARKERS) $(SERVED) $(PYTEST_ARGS)

@@ -425,7 +425,7 @@ def test_one_v2_signature_sent_by_many_threads_at_once_passes_once(
         assert Counter(r.status_code for r in responses) == {200: 1, 401: 9}
         for response in responses:
             if response.status_code == 401:
-                assert_error(response, 401, "signature_invalid", challenge="APIKey")
+                assert_error(response, 401, "signature_invalid", challenge="Bearer")
 
 
 

@@ -5,10 +5,12 @@ longer interval holds wherever the next poll lands."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from importlib import import_module
 from typing import Any
 
 import pytest
 import requests
+from django.apps import apps as django_apps
 
 from tests.concurrency import run_together
 from tests.servers import Server, start_servers
@@ -25,7 +27,16 @@ def servers(django_db_setup: Any) -> Iterator[list[Server]]:
         yield urls
 
 
-def test_polls_at_once_at_two_processes_get_one_pass(servers: list[Server]) -> None:
+@pytest.fixture
+def cli_client(transactional_db: Any) -> None:
+    """The ``ainative-cli`` row its data migration made: a transactional test that ran
+    before this one flushed every table."""
+    migration = import_module("ainative_auth.oauth_server.migrations.0003_ainative_cli_client")
+    migration.create_client(django_apps, None)
+
+
+def test_polls_at_once_at_two_processes_get_one_pass(servers: list[Server],
+                                                     cli_client: None) -> None:
     a, b = servers
     codes = requests.post(f"{a}/oauth/device_authorization", timeout=10,
                           data={"client_id": "ainative-cli"}).json()
