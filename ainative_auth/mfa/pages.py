@@ -80,9 +80,10 @@ def challenge_page(request: HttpRequest) -> HttpResponse:
         return render_factor_step(request, status=400, next_path=next_path,
                                   errors={"code": str(exc.detail)})
     except Throttled as exc:
+        text, wait = _throttled(exc)
         response = render_factor_step(request, status=429, next_path=next_path,
-                                      errors={None: _throttled(exc)[0]})
-        response["Retry-After"] = str(_throttled(exc)[1])
+                                      errors={None: text})
+        response["Retry-After"] = str(wait)
         return response
     except APIError as exc:
         return render_login(request, status=exc.status_code, next=next_path,
