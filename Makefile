@@ -7,6 +7,10 @@ VENV := .venv
 VENV6 := .venv-django6
 PORT ?= 8000
 PYTEST_ARGS ?=
+# pytest keeps the test modules it rewrites (for its assert messages) as bytecode beside
+# them; with PYTHONDONTWRITEBYTECODE set (some images set it) every pytest process would
+# rewrite ~340 modules again, about 4 s each time.
+unexport PYTHONDONTWRITEBYTECODE
 
 .PHONY: run dev test test-fast test-main static-checks test-custom-user test-django6 package bench loadtest lint docs clean
 
@@ -44,13 +48,24 @@ CHROMIUM ?= /usr/bin/chromium
 # project set up from the README's Quickstart, on Django 5.2 and 6.x) are slow, so they run
 # once per `make test`, here; INSTALL_TESTS=0 leaves them out (.ci/run's second pass).
 INSTALL_TESTS ?= 1
+# The tests marked `standalone` do not depend on the run's database or cache (their servers
+# get a SQLite of their own and no Redis); STANDALONE_TESTS=0 leaves them out (.ci/run's
+# second pass, where they would repeat the first pass's run).
+STANDALONE_TESTS ?= 1
 # The suite in two runs: what runs in the test process (and the pages in Chromium) on every
 # CPU with pytest-xdist, each worker with its own database and Redis database
-# (tests/settings.py); then, one at a time, the system tests, which start servers, time
-# races on PostgreSQL and install packages.
+# (tests/settings.py); then the system tests, which start servers, time races on
+# PostgreSQL and install packages, a whole file per worker (`--dist loadfile`: a file's
+# servers start once, and its races never share a worker).
 IN_PROCESS := tests/unit tests/flows tests/api tests/web
-SERVED := tests/system
-MAIN_MARKERS := $(if $(filter 0,$(INSTALL_TESTS)),-m "not install",)
+SERVED := -n auto --dist loadfile tests/system
+# `-m "not a and not b"` for the markers in $(1), nothing when $(1) is empty.
+empty :=
+space := $(empty) $(empty)
+leave_out = $(if $(strip $(1)),-m "not $(subst $(space), and not ,$(strip $(1)))",)
+LEFT_OUT := $(if $(filter 0,$(STANDALONE_TESTS)),standalone,)
+MAIN_MARKERS := $(call leave_out,$(if $(filter 0,$(INSTALL_TESTS)),install,) $(LEFT_OUT))
+DJANGO6_MARKERS := $(call leave_out,install $(LEFT_OUT))
 
 # Lint, the package, the docs build and the migrations check: what does not depend on the
 # database or the cache. STATIC_CHECKS=0 leaves them out (.ci/run's second pass, the same
@@ -73,9 +88,12 @@ package: $(VENV)/.installed
 	$(VENV)/bin/twine check --strict dist/*
 
 # The fast lane: unit tests and flows (no servers, browsers, fuzzing or PostgreSQL), for
-# every edit, on every CPU (pytest-xdist); `make test` runs everything.
+# every edit, on every CPU (pytest-xdist); `make test` runs everything. It leaves out the
+# pytest plugins only the other suites use (schemathesis alone imports hypothesis and
+# ~300 modules into every worker).
+FAST_LANE_PLUGINS_OFF := -p no:schemathesis -p no:hypothesispytest -p no:anyio -p no:pytest_cov
 test-fast: $(VENV)/.installed
-	$(VENV)/bin/python -m pytest -q -p no:cacheprovider -n auto tests/unit tests/flows $(PYTEST_ARGS)
+	$(VENV)/bin/python -m pytest -q -p no:cacheprovider $(FAST_LANE_PLUGINS_OFF) -n auto tests/unit tests/flows $(PYTEST_ARGS)
 
 # The same flows against a custom user model whose USERNAME_FIELD is the email.
 test-custom-user: $(VENV)/.installed
@@ -89,8 +107,8 @@ test-custom-user: $(VENV)/.installed
 # here (50 in test-main) keep the CI bounded.
 test-django6: $(VENV6)/.installed
 	$(VENV6)/bin/python -c 'import django; print("Django", django.get_version())'
-	$(VENV6)/bin/python -m pytest -n auto -m "not install" $(IN_PROCESS) $(PYTEST_ARGS)
-	CONCURRENCY_TRIALS=$${CONCURRENCY_TRIALS:-5} $(VENV6)/bin/python -m pytest -m "not install" $(SERVED) $(PYTEST_ARGS)
+	$(VENV6)/bin/python -m pytest -n auto $(DJANGO6_MARKERS) $(IN_PROCESS) $(PYTEST_ARGS)
+	CONCURRENCY_TRIALS=$${CONCURRENCY_TRIALS:-5} $(VENV6)/bin/python -m pytest $(DJANGO6_MARKERS) $(SERVED) $(PYTEST_ARGS)
 
 bench: $(VENV)/.installed
 	$(VENV)/bin/python benchmarks/run.py

@@ -122,7 +122,7 @@ class StandIn:
         self.server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         self.thread = threading.Thread(target=self.server.serve_forever,
-                                       kwargs={"poll_interval": 0.02}, daemon=True)
+                                       kwargs={"poll_interval": 0.005}, daemon=True)
         self.thread.start()
 
     def close(self) -> None:

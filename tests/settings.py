@@ -32,6 +32,11 @@ if django.VERSION >= (6, 1):
 else:
     EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":  # noqa: F405
+    # Django's backend, but emptying the tables between transactional tests with DELETE
+    # instead of a slow TRUNCATE (tests/postgresql/base.py).
+    DATABASES = {"default": {**DATABASES["default"], "ENGINE": "tests.postgresql"}}  # noqa: F405
+
 if os.environ.get("REDIS_URL"):
     CACHES = {
         "default": {

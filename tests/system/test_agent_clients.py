@@ -39,6 +39,10 @@ import requests
 
 from tests.servers import ROOT, SERVERS_SECRET_KEY, Server, migrated_sqlite_url, start_servers
 
+# The clients' server runs on its own SQLite without Redis: the run's database and cache do
+# not reach these tests (.ci/run's PostgreSQL pass leaves them out).
+pytestmark = pytest.mark.standalone
+
 PASSWORD = "agents bring their own clients"
 EMAIL = "agent-owner@example.com"
 BALANCE = "/api/v1/public/credits/balance"

@@ -36,6 +36,10 @@ from tests.oauth_standins import CALLBACK, FakeGitHub, github_user, sign_in_at
 from tests.servers import ROOT, Server, free_port, migrated_sqlite_url, start_servers
 from tests.signing import sign_v2
 
+# `make run`'s environment: its own SQLite, no Redis. The run's database and cache do not
+# reach these tests (.ci/run's PostgreSQL pass leaves them out).
+pytestmark = pytest.mark.standalone
+
 PASSWORD = "one process, one truth"
 LOGIN_LIMIT = 5  # the server's `login` rate, per minute
 

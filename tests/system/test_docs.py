@@ -21,6 +21,10 @@ import yaml
 from ainative_auth import exceptions
 from ainative_auth.conf import DEFAULTS
 
+# The docs against the code: no database, no cache (.ci/run's PostgreSQL pass leaves these
+# tests out).
+pytestmark = pytest.mark.standalone
+
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
 TESTS = ROOT / "tests"

@@ -26,6 +26,10 @@ import pytest
 import trove_classifiers
 from packaging.requirements import Requirement
 
+# The package and its files: no database, no cache (.ci/run's PostgreSQL pass leaves these
+# tests out).
+pytestmark = pytest.mark.standalone
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = REPO_ROOT / "ainative_auth"
 NOT_SOURCE = shutil.ignore_patterns(

@@ -23,6 +23,10 @@ import pytest
 
 from tests.concurrency import run_together
 
+# SQLite files of their own, whatever the run's database (.ci/run's PostgreSQL pass leaves
+# these tests out).
+pytestmark = pytest.mark.standalone
+
 ROOT = Path(__file__).resolve().parents[2]
 PARALLEL = 10
 
