@@ -19,7 +19,7 @@ if os.environ.get("REDIS_URL") and os.environ.get("PYTEST_XDIST_WORKER"):
 
 import example_project.settings as example  # noqa: E402
 from example_project.settings import *  # noqa: F403
-from example_project.settings import AINATIVE_AUTH
+from example_project.settings import AINATIVE_AUTH, DATABASES
 
 DEBUG = False
 # Static files are not what the suite tests (and WhiteNoise wants collectstatic first).
@@ -32,10 +32,10 @@ if django.VERSION >= (6, 1):
 else:
     EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 
-if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":  # noqa: F405
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # Django's backend, but emptying the tables between transactional tests with DELETE
     # instead of a slow TRUNCATE (tests/postgresql/base.py).
-    DATABASES = {"default": {**DATABASES["default"], "ENGINE": "tests.postgresql"}}  # noqa: F405
+    DATABASES = {"default": {**DATABASES["default"], "ENGINE": "tests.postgresql"}}
 
 if os.environ.get("REDIS_URL"):
     CACHES = {
