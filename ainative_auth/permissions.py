@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from types import SimpleNamespace
 from typing import Any
 
 from rest_framework.permissions import BasePermission
@@ -109,7 +110,7 @@ class HasScope(BasePermission):
         key: Any = request.auth
         if not is_scope_limited(key):
             return True  # JWT sessions (and anonymous requests, for IsAuthenticated to judge)
-        needed = self.scopes_for(request, view)
+        needed = key_scopes(view, request.method or "")
         if needed is None:
             if not hasattr(view, (request.method or "").lower()):
                 return True  # a method the view does not have: its 405, for every caller
@@ -124,3 +125,24 @@ class HasScope(BasePermission):
                 scopes=needed,
             )
         return True
+
+
+def key_scopes(view: Any, method: str) -> tuple[str, ...] | None:
+    """May a scope-limited credential (an API key, an OAuth token) use ``method`` on
+    ``view``, and with which scopes: every ``HasScope`` of the view's permissions together
+    (an empty tuple: any valid one), or None when one of them names no scopes for the
+    method (``AuthenticatedAPIView`` adds a bare ``HasScope`` to a view that has none, so
+    there keys are refused unless the view says otherwise).
+
+    The one rule: ``HasScope`` enforces it, and the schema and the protected-resource
+    metadata describe it (``schema.api_key_scopes``).
+    """
+    request = SimpleNamespace(method=method.upper())
+    needed: list[str] = []
+    for permission in view.get_permissions():
+        if isinstance(permission, HasScope):
+            scopes = permission.scopes_for(request, view)  # type: ignore[arg-type]
+            if scopes is None:
+                return None
+            needed.extend(scopes)
+    return tuple(needed)

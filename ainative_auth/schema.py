@@ -31,7 +31,6 @@ version and the settings a client generator needs, under anything the project se
 from __future__ import annotations
 
 import re
-from types import SimpleNamespace
 from typing import Any
 
 from django.conf import settings
@@ -77,31 +76,18 @@ THROTTLED = ERROR_DESCRIPTIONS["429"]
 def api_key_scopes(view: Any, method: str) -> tuple[str, ...] | None:
     """The scopes an API key needs for ``method`` on ``view``; None if keys are refused.
 
-    Mirrors the runtime rules: keys authenticate only on views listing
-    ``APIKeyAuthentication``; ``IsSessionAuthenticated`` refuses them; on an
-    ``AuthenticatedAPIView`` a view without ``HasScope`` refuses them; each ``HasScope``
-    adds its scopes (an empty tuple: any valid key).
+    Keys authenticate only on views listing ``APIKeyAuthentication``;
+    ``IsSessionAuthenticated`` refuses them; the rest is the permissions' own rule
+    (``permissions.key_scopes``).
     """
-    from .api.views.base import AuthenticatedAPIView
     from .authentication import APIKeyAuthentication
-    from .permissions import HasScope, IsSessionAuthenticated
+    from .permissions import IsSessionAuthenticated, key_scopes
 
     if not any(isinstance(a, APIKeyAuthentication) for a in view.get_authenticators()):
         return None
-    permissions = view.get_permissions()
-    if any(isinstance(p, IsSessionAuthenticated) for p in permissions):
+    if any(isinstance(p, IsSessionAuthenticated) for p in view.get_permissions()):
         return None
-    scoped = [p for p in permissions if isinstance(p, HasScope)]
-    if not scoped:
-        return None if isinstance(view, AuthenticatedAPIView) else ()
-    needed: list[str] = []
-    request = SimpleNamespace(method=method.upper())
-    for permission in scoped:
-        scopes = permission.scopes_for(request, view)  # type: ignore[arg-type]
-        if scopes is None:
-            return None
-        needed.extend(scopes)
-    return tuple(needed)
+    return key_scopes(view, method)
 
 
 class AutoSchema(SpectacularAutoSchema):

@@ -21,7 +21,7 @@ from ...exceptions import (
 )
 from ...models import APIKey
 from ...parsers import StrictJSONParser
-from ...permissions import HasScope, is_scope_limited, refused_here
+from ...permissions import HasScope
 from ...schema import AutoSchema
 
 
@@ -69,10 +69,11 @@ class BaseAPIView(APIView):
 class AuthenticatedAPIView(BaseAPIView):
     """Bearer token or X-API-Key; ``request.user`` is the owner either way.
 
-    API keys are denied by default: a view is open to them only if one of its permission
-    classes is a ``HasScope`` (which then checks the key's scopes). So a new endpoint
-    (change password, social connect, ...) is never reachable with a leaked agent key by
-    accident.
+    API keys are denied by default: a view whose permissions have no ``HasScope`` gets a
+    bare one, which names no scopes and so refuses every scope-limited credential
+    (``permissions.key_scopes``). A view is open to keys only when it declares scopes. So a
+    new endpoint (change password, social connect, ...) is never reachable with a leaked
+    agent key by accident.
     """
 
     permission_classes = [IsAuthenticated]
@@ -86,13 +87,15 @@ class AuthenticatedAPIView(BaseAPIView):
     def get_authenticators(self) -> list:
         return [klass() for klass in default_authentication_classes()]
 
+    def get_permissions(self) -> list[Any]:
+        permissions: list[Any] = list(super().get_permissions())
+        if not any(isinstance(permission, HasScope) for permission in permissions):
+            permissions.append(HasScope())
+        return permissions
+
     def check_permissions(self, request: Request) -> None:
         super().check_permissions(request)
         key = request.auth
-        if not is_scope_limited(key):
-            return
-        if not any(isinstance(permission, HasScope) for permission in self.get_permissions()):
-            raise refused_here(key)
         if not isinstance(key, APIKey):
             return
         if (self.manages_credentials and key.require_signature
