@@ -42,6 +42,43 @@ def pytest_collection_modifyitems(config: Any, items: list) -> None:
             item.add_marker(pytest.mark.skip(reason="needs REDIS_URL=redis://..."))
 
 
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup: Any, django_db_blocker: Any) -> Any:
+    """pytest-django's test database, and a quicker refill after each transactional test.
+
+    Django empties every table after a transactional test, then sends ``post_migrate``,
+    whose receivers rebuild the content types and the permissions one app at a time (about
+    12 ms on SQLite and 35 ms on PostgreSQL, each time). Here the rows ``migrate`` made are
+    kept once and put back in two bulk inserts, ids unchanged, in place of those two
+    receivers; everything else about the flush is Django's.
+    """
+    from django.contrib.auth.management import create_permissions
+    from django.contrib.auth.models import Permission
+    from django.contrib.contenttypes.management import create_contenttypes
+    from django.contrib.contenttypes.models import ContentType
+    from django.db.models.signals import post_migrate
+
+    with django_db_blocker.unblock():
+        content_types = list(ContentType.objects.order_by("pk"))
+        permissions = list(Permission.objects.order_by("pk"))
+
+    def refill(sender: Any, using: str = "default", **kwargs: Any) -> None:
+        # post_migrate comes once per app; the rows go back once, into empty tables.
+        if sender.label != "contenttypes" or ContentType.objects.using(using).exists():
+            return
+        ContentType.objects.using(using).bulk_create(content_types)
+        Permission.objects.using(using).bulk_create(permissions)
+
+    auth_uid = "django.contrib.auth.management.create_permissions"
+    post_migrate.disconnect(create_contenttypes)
+    post_migrate.disconnect(dispatch_uid=auth_uid)
+    post_migrate.connect(refill, dispatch_uid="tests.refill_after_flush", weak=False)
+    yield django_db_setup
+    post_migrate.disconnect(dispatch_uid="tests.refill_after_flush")
+    post_migrate.connect(create_contenttypes)
+    post_migrate.connect(create_permissions, dispatch_uid=auth_uid)
+
+
 def assert_error(
     response: Any, status: int, code: str | None = None, *,
     codes: tuple[str, ...] = (), challenge: str | None = None,
