@@ -25,7 +25,14 @@ from django.utils.module_loading import import_string
 from .conf import DEFAULTS
 from .credentials.keys import SCOPE_RE
 from .credentials.throttling import Rate
-from .setup import ARGON2ID_HASHER, AUTH_REQUIRED_MIDDLEWARE, CONSOLE_MAIL, THROTTLED_ADMIN
+from .setup import (
+    ARGON2ID_HASHER,
+    AUTH_REQUIRED_MIDDLEWARE,
+    CONSOLE_MAIL,
+    SECURE_COOKIES_MIDDLEWARE,
+    SESSION_MIDDLEWARE,
+    THROTTLED_ADMIN,
+)
 
 
 @register(Tags.security)
@@ -583,6 +590,29 @@ def check_login_path(app_configs: Any = None, **kwargs: Any) -> list:
     except Exception:  # noqa: BLE001,S110 - a broken URLconf is Django's own check's to report
         pass
     return []
+
+
+@register(Tags.security)
+def check_secure_cookies(app_configs: Any = None, **kwargs: Any) -> list:
+    """W016: sessions are in use, a cookie setting leaves ``Secure`` off, and
+    ``SecureCookiesMiddleware`` is not before ``SessionMiddleware`` and
+    ``CsrfViewMiddleware``: over HTTPS those cookies would go out without ``Secure``."""
+    middleware = list(getattr(settings, "MIDDLEWARE", []) or [])
+    if SESSION_MIDDLEWARE not in middleware or (
+            settings.SESSION_COOKIE_SECURE and settings.CSRF_COOKIE_SECURE):
+        return []
+    csrf = "django.middleware.csrf.CsrfViewMiddleware"
+    outer = [m for m in (SESSION_MIDDLEWARE, csrf) if m in middleware]
+    if SECURE_COOKIES_MIDDLEWARE in middleware and all(
+            middleware.index(SECURE_COOKIES_MIDDLEWARE) < middleware.index(m) for m in outer):
+        return []
+    return [Warning(
+        "SESSION_COOKIE_SECURE or CSRF_COOKIE_SECURE is off and SecureCookiesMiddleware is "
+        "not before SessionMiddleware and CsrfViewMiddleware: over HTTPS the session and "
+        "CSRF cookies would go out without Secure.",
+        hint=f"Put {SECURE_COOKIES_MIDDLEWARE!r} right before {SESSION_MIDDLEWARE!r} "
+             "(configure(globals()) does), or set both settings to True behind HTTPS.",
+        id="ainative_auth.W016")]
 
 
 @register(Tags.security)

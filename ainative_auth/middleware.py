@@ -1,9 +1,11 @@
-"""``AuthRequiredMiddleware``: the seed's ``protectedPaths``/``loginPath``, the Django way.
+"""``AuthRequiredMiddleware``: the seed's ``protectedPaths``/``loginPath``, the Django way
+(and ``SecureCookiesMiddleware``, the session and CSRF cookies ``Secure`` over HTTPS).
 
 ::
 
     MIDDLEWARE = [
         ...,
+        "ainative_auth.middleware.SecureCookiesMiddleware",
         "django.contrib.sessions.middleware.SessionMiddleware",
         ...,
         "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -175,30 +177,30 @@ def authenticate(request: HttpRequest,
     return None
 
 
-def _secure_cookies(request: HttpRequest, response: HttpResponse) -> HttpResponse:
-    """Over HTTPS the session and CSRF cookies are ``Secure`` even if the project left
-    ``SESSION_COOKIE_SECURE``/``CSRF_COOKIE_SECURE`` off (they stay as set over http).
+class SecureCookiesMiddleware:
+    """Over HTTPS the session and CSRF cookies go out ``Secure`` even if the project left
+    ``SESSION_COOKIE_SECURE``/``CSRF_COOKIE_SECURE`` off (over plain http they stay as set,
+    so ``make run`` on http://127.0.0.1 keeps its session).
 
-    Cookies already on the response are upgraded here; ``SessionMiddleware`` and
-    ``CsrfViewMiddleware`` sit outside this middleware and set theirs afterwards, through
-    ``response.set_cookie``, so that method is wrapped for this one response. Costs a
-    dict lookup over http, and nothing is read from the request.
+    Place it before (outside) ``SessionMiddleware`` and ``CsrfViewMiddleware``: it sees the
+    response after they have set their cookies. ``configure()`` puts it right before
+    ``SessionMiddleware``; the check ``ainative_auth.W016`` says when it is missing or
+    misplaced while those settings are off. Reads nothing from the request but its scheme.
     """
-    if not request.is_secure():
+
+    sync_capable = True
+    async_capable = False
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if request.is_secure():
+            for name in (settings.SESSION_COOKIE_NAME, settings.CSRF_COOKIE_NAME):
+                if name in response.cookies:
+                    response.cookies[name]["secure"] = True
         return response
-    names = (settings.SESSION_COOKIE_NAME, settings.CSRF_COOKIE_NAME)
-    for name in names:
-        if name in response.cookies:
-            response.cookies[name]["secure"] = True
-    set_cookie = response.set_cookie
-
-    def secure_set_cookie(key: str, *args: Any, **kwargs: Any) -> None:
-        if key in names:
-            kwargs["secure"] = True
-        set_cookie(key, *args, **kwargs)
-
-    response.set_cookie = secure_set_cookie  # type: ignore[method-assign]
-    return response
 
 
 class AuthRequiredMiddleware:
@@ -216,8 +218,8 @@ class AuthRequiredMiddleware:
         if scopes is not None:
             denied = authenticate(request, scopes)
             if denied is not None:
-                return _secure_cookies(request, denied)
-        return _secure_cookies(request, self.get_response(request))
+                return denied
+        return self.get_response(request)
 
 
 def overlapping(protected: Iterable[Any], public: Iterable[str]) -> list[str]:

@@ -15,9 +15,9 @@ changes nothing more. What it adds:
   both are always there) and ``ainative_auth``, each unless it is listed already (also as
   an ``AppConfig`` path). ``django.contrib.admin`` becomes ``ainative_auth.apps.AdminConfig``:
   the same admin, whose login counts against the API's login limits.
-- ``MIDDLEWARE``: ``AuthRequiredMiddleware`` right after Django's
-  ``AuthenticationMiddleware`` (when that is there), and allauth's ``AccountMiddleware`` at
-  the end.
+- ``MIDDLEWARE``: ``SecureCookiesMiddleware`` right before Django's ``SessionMiddleware``
+  and ``AuthRequiredMiddleware`` right after its ``AuthenticationMiddleware`` (each when
+  that one is there), and allauth's ``AccountMiddleware`` at the end.
 - ``PASSWORD_HASHERS`` (when not set): argon2id first, then Django's other defaults so that
   older hashes still verify (and are upgraded). Django's own ``Argon2PasswordHasher`` is
   left out: listed after ours it would verify every argon2 hash itself.
@@ -61,6 +61,8 @@ THROTTLED_ADMIN = "ainative_auth.apps.AdminConfig"
 
 AUTHENTICATION_MIDDLEWARE = "django.contrib.auth.middleware.AuthenticationMiddleware"
 AUTH_REQUIRED_MIDDLEWARE = "ainative_auth.middleware.AuthRequiredMiddleware"
+SESSION_MIDDLEWARE = "django.contrib.sessions.middleware.SessionMiddleware"
+SECURE_COOKIES_MIDDLEWARE = "ainative_auth.middleware.SecureCookiesMiddleware"
 ACCOUNT_MIDDLEWARE = "allauth.account.middleware.AccountMiddleware"
 
 ARGON2ID_HASHER = "ainative_auth.hashers.Argon2idPasswordHasher"
@@ -125,6 +127,8 @@ def _add_apps(namespace: MutableMapping[str, Any]) -> None:
 
 def _add_middleware(namespace: MutableMapping[str, Any]) -> None:
     middleware = list(namespace.get("MIDDLEWARE", []))
+    if SESSION_MIDDLEWARE in middleware and SECURE_COOKIES_MIDDLEWARE not in middleware:
+        middleware.insert(middleware.index(SESSION_MIDDLEWARE), SECURE_COOKIES_MIDDLEWARE)
     if AUTHENTICATION_MIDDLEWARE in middleware and AUTH_REQUIRED_MIDDLEWARE not in middleware:
         middleware.insert(middleware.index(AUTHENTICATION_MIDDLEWARE) + 1,
                           AUTH_REQUIRED_MIDDLEWARE)

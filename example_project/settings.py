@@ -95,6 +95,8 @@ MIDDLEWARE = [
     # Static files (the admin's, the pages' stylesheet) straight from the WSGI app.
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "example_project.middleware.JSONErrorsMiddleware",
+    # configure() puts ainative_auth's SecureCookiesMiddleware right before this one (the
+    # session and CSRF cookies Secure over HTTPS, whatever SECURE_COOKIES says).
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",

@@ -23,6 +23,7 @@ from ainative_auth.checks import (
     check_mail,
     check_mail_deploy,
     check_password_hashers,
+    check_secure_cookies,
     check_settings,
 )
 from ainative_auth.conf import DEFAULTS
@@ -236,6 +237,43 @@ def test_protected_paths_without_the_middleware_is_warning_w012(settings, auth_s
     auth_settings(PROTECTED_PATHS=["/dashboard"])
 
     the_one(check_login_path(), "ainative_auth.W012", Warning)
+
+
+# --- W016: session and CSRF cookies Secure over HTTPS ------------------------------------
+
+SECURE_COOKIES = "ainative_auth.middleware.SecureCookiesMiddleware"
+SESSION = "django.contrib.sessions.middleware.SessionMiddleware"
+
+
+def test_the_example_project_marks_its_cookies_secure_over_https(settings):
+    settings.SESSION_COOKIE_SECURE = settings.CSRF_COOKIE_SECURE = False
+
+    assert SECURE_COOKIES in settings.MIDDLEWARE
+    assert check_secure_cookies() == []
+
+
+@pytest.mark.parametrize("where", ["missing", "after the session middleware", "last"])
+def test_cookies_that_could_go_out_without_secure_are_warning_w016(settings, where):
+    settings.SESSION_COOKIE_SECURE, settings.CSRF_COOKIE_SECURE = True, False
+    middleware = [m for m in settings.MIDDLEWARE if m != SECURE_COOKIES]
+    if where == "after the session middleware":
+        middleware.insert(middleware.index(SESSION) + 1, SECURE_COOKIES)
+    elif where == "last":
+        middleware.append(SECURE_COOKIES)
+    settings.MIDDLEWARE = middleware
+
+    problem = the_one(check_secure_cookies(), "ainative_auth.W016", Warning)
+    assert SECURE_COOKIES in problem.hint
+
+
+def test_cookie_settings_that_are_on_or_no_sessions_need_no_middleware(settings):
+    settings.MIDDLEWARE = [m for m in settings.MIDDLEWARE if m != SECURE_COOKIES]
+    settings.SESSION_COOKIE_SECURE = settings.CSRF_COOKIE_SECURE = True
+    assert check_secure_cookies() == []
+
+    settings.SESSION_COOKIE_SECURE = False
+    settings.MIDDLEWARE = [m for m in settings.MIDDLEWARE if m != SESSION]
+    assert check_secure_cookies() == []
 
 
 # --- W010: the admin's login behind the API's limits -------------------------------------

@@ -73,9 +73,11 @@ def test_the_middleware_goes_where_it_must():
 
     auth = middleware.index("django.contrib.auth.middleware.AuthenticationMiddleware")
     assert middleware[auth + 1] == "ainative_auth.middleware.AuthRequiredMiddleware"
+    session = middleware.index("django.contrib.sessions.middleware.SessionMiddleware")
+    assert middleware[session - 1] == "ainative_auth.middleware.SecureCookiesMiddleware"
     assert middleware[-1] == "allauth.account.middleware.AccountMiddleware"
     assert in_order(STARTPROJECT["MIDDLEWARE"], middleware)
-    assert len(middleware) == len(STARTPROJECT["MIDDLEWARE"]) + 2
+    assert len(middleware) == len(STARTPROJECT["MIDDLEWARE"]) + 3
 
 
 def test_argon2id_hashes_and_older_hashes_still_verify():

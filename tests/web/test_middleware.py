@@ -457,6 +457,19 @@ def test_the_session_and_csrf_cookies_are_secure_over_https(alice: Any, settings
 
 
 @pytest.mark.django_db
+def test_without_secure_cookies_middleware_https_cookies_follow_the_settings_alone(
+    alice: Any, settings: Any,
+) -> None:
+    # What SecureCookiesMiddleware adds: without it, nothing else marks them.
+    settings.SESSION_COOKIE_SECURE = settings.CSRF_COOKIE_SECURE = False
+    settings.MIDDLEWARE = [m for m in settings.MIDDLEWARE
+                           if m != "ainative_auth.middleware.SecureCookiesMiddleware"]
+    client = browser_client()
+    page = client.get("/login", secure=True)
+    assert not page.cookies["csrftoken"]["secure"]
+
+
+@pytest.mark.django_db
 def test_secure_cookies_setting_makes_them_secure_over_http_too(alice: Any,
                                                                 settings: Any) -> None:
     settings.SESSION_COOKIE_SECURE = True
