@@ -20,6 +20,7 @@ from ainative_auth.models import AccountEmail, RefreshSession
 from ainative_auth.services import passwords
 from ainative_auth.signals import session_revoked
 from tests.conftest import PASSWORD, assert_error
+from tests.hashers import old_pbkdf2_hash
 
 pytestmark = pytest.mark.django_db
 
@@ -129,7 +130,7 @@ def test_a_login_that_rehashes_the_password_keeps_the_other_sessions(
     alice = make_user()
     other = login().json()
     User._default_manager.filter(pk=alice.pk).update(
-        password=make_password(PASSWORD, hasher="pbkdf2_sha256"))
+        password=old_pbkdf2_hash(PASSWORD))
 
     assert login().status_code == 200  # re-hashes with argon2id
 

@@ -26,6 +26,7 @@ from django.utils.module_loading import import_string
 
 from ainative_auth.hashers import Argon2idPasswordHasher
 from tests.conftest import PASSWORD
+from tests.hashers import old_pbkdf2_hash
 
 pytestmark = pytest.mark.django_db
 
@@ -104,7 +105,7 @@ def test_the_suite_hashes_with_a_fast_subclass_of_the_real_hasher(register):
 
 def test_a_pbkdf2_hash_is_replaced_by_argon2id_on_the_next_login(make_user, login):
     user = make_user()
-    user.password = make_password(PASSWORD, hasher="pbkdf2_sha256")
+    user.password = old_pbkdf2_hash(PASSWORD)
     user.save()
     assert stored_password().startswith("pbkdf2_sha256$")
 
@@ -135,7 +136,7 @@ def test_an_argon2_hash_with_other_parameters_is_rehashed_on_login(make_user, lo
 
 def test_a_wrong_password_never_rewrites_an_old_hash(make_user, login):
     user = make_user()
-    user.password = make_password(PASSWORD, hasher="pbkdf2_sha256")
+    user.password = old_pbkdf2_hash(PASSWORD)
     user.save()
     before = stored_password()
 
