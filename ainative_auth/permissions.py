@@ -110,7 +110,7 @@ class HasScope(BasePermission):
         key: Any = request.auth
         if not is_scope_limited(key):
             return True  # JWT sessions (and anonymous requests, for IsAuthenticated to judge)
-        needed = key_scopes(view, request.method or "")
+        needed = self.scopes_for(request, view)
         if needed is None:
             if not hasattr(view, (request.method or "").lower()):
                 return True  # a method the view does not have: its 405, for every caller
@@ -134,8 +134,9 @@ def key_scopes(view: Any, method: str) -> tuple[str, ...] | None:
     method (``AuthenticatedAPIView`` adds a bare ``HasScope`` to a view that has none, so
     there keys are refused unless the view says otherwise).
 
-    The one rule: ``HasScope`` enforces it, and the schema and the protected-resource
-    metadata describe it (``schema.api_key_scopes``).
+    The one rule: each ``HasScope`` enforces its part of it on a request
+    (``scopes_for``, on the permissions DRF already made), and the schema and the
+    protected-resource metadata describe it whole (``schema.api_key_scopes``).
     """
     request = SimpleNamespace(method=method.upper())
     needed: list[str] = []
