@@ -33,8 +33,6 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
-from mcp.server.mcpserver import Context, MCPServer
-from mcp.server.transport_security import TransportSecuritySettings
 from rest_framework.exceptions import APIException
 
 from ainative_auth.authentication import authenticate_api_key, bearer_token
@@ -60,25 +58,6 @@ TOOL_SCOPES = {"whoami": [BASE_SCOPE], "credits_balance": [BASE_SCOPE, "credits:
 # Set by the view from the judged credential (any value the client sent is replaced).
 CALLER_HEADER = "x-ainative-caller"
 
-server = MCPServer(name="ainative-example", version="1.0")
-
-
-def _caller(ctx: Context) -> dict[str, Any]:
-    headers = ctx.headers or {}
-    return json.loads(headers.get(CALLER_HEADER, "{}"))
-
-
-@server.tool()
-def whoami(ctx: Context) -> str:
-    """The email address of the user this token or key acts for."""
-    return str(_caller(ctx).get("email", ""))
-
-
-@server.tool()
-def credits_balance(ctx: Context) -> dict[str, Any]:
-    """The caller's credit balance (scope credits:read)."""
-    return {"balance": 0, "currency": "credits", "user_id": _caller(ctx).get("id")}
-
 
 # --- the SDK's ASGI app, run as WSGI -----------------------------------------------------
 
@@ -87,11 +66,16 @@ _lock = threading.Lock()
 
 
 def _wsgi_app() -> Any:
-    """The SDK's app behind a2wsgi, and its session manager running, made once per process."""
+    """The SDK's app behind a2wsgi, and its session manager running, made once per process
+    (on the first call: importing the SDK takes about a second, which no other request and
+    no management command should pay)."""
     global _app
     with _lock:
         if _app is None:
             from a2wsgi import ASGIMiddleware
+            from mcp.server.transport_security import TransportSecuritySettings
+
+            from .mcp_tools import server
 
             asgi = server.streamable_http_app(
                 streamable_http_path=PATH, json_response=True, stateless_http=True,

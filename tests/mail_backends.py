@@ -1,11 +1,10 @@
-"""Email backends for the mail tests: SMTP down, slow, or failing a few times."""
+"""Email backends for the mail tests: SMTP down, or failing a few times."""
 
 from __future__ import annotations
 
 import os
 import smtplib
 import threading
-import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -21,16 +20,6 @@ class FailingEmailBackend(LocmemBackend):
     def send_messages(self, messages: Any) -> int:
         type(self).attempts += 1
         raise smtplib.SMTPConnectError(421, "Service not available (test)")
-
-
-class SlowEmailBackend(LocmemBackend):
-    """Delivers to the locmem outbox after ``delay`` seconds, like a slow SMTP server."""
-
-    delay = 0.5
-
-    def send_messages(self, messages: Any) -> int:
-        time.sleep(self.delay)
-        return super().send_messages(messages)
 
 
 class FlakyEmailBackend(LocmemBackend):
