@@ -48,26 +48,34 @@ def django_db_setup(django_db_setup: Any, django_db_blocker: Any) -> Any:
 
     Django empties every table after a transactional test, then sends ``post_migrate``,
     whose receivers rebuild the content types and the permissions one app at a time (about
-    12 ms on SQLite and 35 ms on PostgreSQL, each time). Here the rows ``migrate`` made are
-    kept once and put back in two bulk inserts, ids unchanged, in place of those two
+    12 ms on SQLite and 35 ms on PostgreSQL, each time), while the rows of data migrations
+    (the OAuth server's ``ainative-cli`` client) are simply gone, so a later test on the
+    same worker would depend on the order. Here every row ``migrate`` made is kept once and
+    put back, ids unchanged, into the tables the flush emptied, in place of those two
     receivers; everything else about the flush is Django's.
     """
+    from django.apps import apps
     from django.contrib.auth.management import create_permissions
     from django.contrib.auth.models import Permission
     from django.contrib.contenttypes.management import create_contenttypes
     from django.contrib.contenttypes.models import ContentType
     from django.db.models.signals import post_migrate
 
+    first = [ContentType, Permission]  # what other rows may point at
+    models = first + [model for model in apps.get_models()
+                      if model not in first and model._meta.managed and not model._meta.proxy]
     with django_db_blocker.unblock():
-        content_types = list(ContentType.objects.order_by("pk"))
-        permissions = list(Permission.objects.order_by("pk"))
+        seeded = [(model, rows) for model in models
+                  if (rows := list(model._base_manager.order_by("pk")))]
 
     def refill(sender: Any, using: str = "default", **kwargs: Any) -> None:
-        # post_migrate comes once per app; the rows go back once, into empty tables.
+        # post_migrate comes once per app; the rows go back once, into emptied tables
+        # (a receiver still connected, Django's default Site say, may have refilled one).
         if sender.label != "contenttypes" or ContentType.objects.using(using).exists():
             return
-        ContentType.objects.using(using).bulk_create(content_types)
-        Permission.objects.using(using).bulk_create(permissions)
+        for model, rows in seeded:
+            if not model._base_manager.using(using).exists():
+                model._base_manager.using(using).bulk_create(rows)
 
     auth_uid = "django.contrib.auth.management.create_permissions"
     post_migrate.disconnect(create_contenttypes)
