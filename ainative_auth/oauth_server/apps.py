@@ -21,9 +21,10 @@ class OAuthServerConfig(AppConfig):
         return resources.resource_paths()
 
     def ready(self) -> None:
-        # The system checks, the schema's description of the tokens, and the guarded
-        # fetch of Client ID Metadata Documents in place of the library's (a deadline on
-        # the whole fetch, no private addresses).
-        from . import checks, cimd, schema  # noqa: F401
+        # The system checks, the schema's description of the tokens, the guarded fetch of
+        # Client ID Metadata Documents in place of the library's (a deadline on the whole
+        # fetch, no private addresses), and signing keys parsed once, not per token.
+        from . import checks, cimd, schema, signing  # noqa: F401
 
         cimd.install()
+        signing.install()

@@ -77,8 +77,8 @@ def _when(value: Any) -> datetime:
 
 @functools.lru_cache(maxsize=16)
 def _public_keys(pems: tuple[str, ...]) -> dict[str, Any]:
-    """``{kid: public key}`` of the active signing keys (loading a PEM costs ~1 ms; keyed by
-    the PEMs, so a rotation is picked up at once)."""
+    """``{kid: public key}`` of the active signing keys (keyed by the PEMs, so a rotation
+    is picked up at once; ``signing`` parses each PEM once per process)."""
     from allauth.core.internal import jwkkit
 
     keys = {}

@@ -205,6 +205,38 @@ def test_key_rotation_publishes_both_keys_and_retiring_the_old_ends_its_tokens(
     assert len(api.get(reverse("ainative_oauth:jwks")).json()["keys"]) == 1
 
 
+def test_each_signing_key_is_parsed_once_however_many_tokens_it_signs(
+        alice: Any, app: Any, api: APIClient, settings: Any, monkeypatch: Any) -> None:
+    """Parsing an RSA private key costs tens of milliseconds: once per key and process,
+    not once per token (the library alone parses it for every token it signs)."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    pem = rsa.generate_private_key(public_exponent=65537, key_size=2048).private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption()).decode()
+    settings.IDP_OIDC_PRIVATE_KEYS = [{"pem": pem}]
+    parsed: list[bytes] = []
+    parse = serialization.load_pem_private_key
+
+    def counting(data: bytes, *args: Any, **kwargs: Any) -> Any:
+        parsed.append(data)
+        return parse(data, *args, **kwargs)
+
+    monkeypatch.setattr(serialization, "load_pem_private_key", counting)
+    first = grant_tokens(api, app)
+    again = refresh(api, app.id, first["refresh_token"])
+    assert again.status_code == 200, again.content
+    third = refresh(api, app.id, again.json()["refresh_token"])
+    assert third.status_code == 200, third.content
+    tokens = {first["access_token"], again.json()["access_token"], third.json()["access_token"]}
+    assert len(tokens) == 3
+    for token in tokens:
+        assert authenticate_oauth_token(token, "/mcp")[0] == alice
+    assert len(api.get(reverse("ainative_oauth:jwks")).json()["keys"]) == 1
+    assert parsed.count(pem.encode()) == 1
+
+
 def test_a_token_naming_several_audiences_is_refused(alice: Any, app: Any, api: APIClient,
                                                      settings: Any) -> None:
     """Ours carry one `aud`; a token also naming another resource (signed with our own key:

@@ -8,7 +8,8 @@ import sys
 from pathlib import Path
 
 
-def test_ainative_mint_api_key_with_a_bad_duration_exits_non_zero_with_a_message_on_stderr(tmp_path: Path) -> None:
+def test_mint_api_key_with_a_bad_duration_exits_non_zero_with_a_message_on_stderr(
+        tmp_path: Path) -> None:
     # The real process: exit status and streams as a shell script sees them. The check
     # fails before any database access, so no database is needed.
     result = subprocess.run(
