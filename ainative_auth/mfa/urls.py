@@ -4,6 +4,8 @@ from django.urls import path
 
 from . import views
 
+# A passkey's id is its number (the list's ``id``): ``auth/passkeys/login`` is the sign-in,
+# never a passkey the detail view is asked to rename or remove.
 urlpatterns = [
     path("auth/mfa", views.StatusView.as_view(), name="mfa"),
     path("auth/mfa/setup", views.SetupView.as_view(), name="mfa-setup"),
@@ -21,6 +23,6 @@ urlpatterns = [
     path("auth/passkeys/login/options", views.PasskeyLoginOptionsView.as_view(),
          name="passkey-login-options"),
     path("auth/passkeys/login", views.PasskeyLoginView.as_view(), name="passkey-login"),
-    path("auth/passkeys/<str:passkey_id>", views.PasskeyDetailView.as_view(),
+    path("auth/passkeys/<int:passkey_id>", views.PasskeyDetailView.as_view(),
          name="passkey-detail"),
 ]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.utils import OpenApiParameter
 from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -173,20 +174,27 @@ class PasskeyListView(SessionView):
         return Response(PasskeySerializer(passkeys.list_passkeys(request.user), many=True).data)
 
 
+# The passkey's ``id`` from the list: a positive 64-bit number (a larger one is a 404 as
+# well, never an overflow: Django finds no row for a value the column cannot hold).
+PASSKEY_ID = OpenApiParameter(
+    "passkey_id", {"type": "integer", "minimum": 1, "maximum": 2**63 - 1}, OpenApiParameter.PATH)
+
+
 class PasskeyDetailView(SessionView):
     @extend_schema(operation_id="rename_passkey", request=PasskeyRenameSerializer,
+                   parameters=[PASSKEY_ID],
                    responses={200: PasskeySerializer, 404: error("No such passkey.")},
                    summary="Rename a passkey")
-    def patch(self, request: Request, passkey_id: str) -> Response:
+    def patch(self, request: Request, passkey_id: int) -> Response:
         serializer = PasskeyRenameSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         passkey = passkeys.rename(request.user, passkey_id, serializer.validated_data["name"])
         return Response(_passkey(passkey))
 
-    @extend_schema(operation_id="delete_passkey", request=None,
+    @extend_schema(operation_id="delete_passkey", request=None, parameters=[PASSKEY_ID],
                    responses={204: None, 403: STEP_UP, 404: error("No such passkey.")},
                    summary="Remove a passkey")
-    def delete(self, request: Request, passkey_id: str) -> Response:
+    def delete(self, request: Request, passkey_id: int) -> Response:
         passkeys.delete(request.user, passkey_id, via=session_token(request).session,
                         client=Client.of(request))
         return Response(status=status.HTTP_204_NO_CONTENT)

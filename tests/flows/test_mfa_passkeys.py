@@ -298,3 +298,21 @@ def test_totp_code_and_passkey_both_step_up(clock: Any, alice: Any, api: Any, cl
         url("mfa-step-up"), {"credential": authenticator.get(_login_options(api))},
         format="json")
     assert response.status_code == 200, response.content
+
+
+@pytest.mark.parametrize("passkey_id", [0, 2**63, 10**30])
+def test_an_id_no_passkey_can_have_is_a_404(bearer_client: Any, passkey_id: int) -> None:
+    for method in ("patch", "delete"):
+        response = getattr(bearer_client, method)(url("passkey-detail", passkey_id),
+                                                  {"name": "Work laptop"}, format="json")
+        assert_error(response, 404, "not_found")
+
+
+def test_the_schema_names_a_passkey_by_its_number(api: Any) -> None:
+    """An id is the list's number: the sign-in route beside it is never a passkey's."""
+    schema = api.get(url("schema"), HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
+    for method in ("patch", "delete"):
+        operation = schema["paths"]["/api/v1/auth/passkeys/{passkey_id}"][method]
+        (parameter,) = [p for p in operation["parameters"] if p["name"] == "passkey_id"]
+        assert parameter["schema"] == {"type": "integer", "minimum": 1,
+                                       "maximum": 2**63 - 1}
