@@ -196,8 +196,14 @@ def operations(schema: dict[str, Any], paths: Any = None) -> Iterator[tuple[str,
                 yield path, method, operation
 
 
-def concrete(path: str) -> str:
-    return re.sub(r"\{\w+\}", "Zz0123456789", path)  # a well-formed id nobody has
+def concrete(path: str, operation: dict[str, Any] | None = None) -> str:
+    """``path`` with a well-formed id nobody has in each parameter (a number where the
+    ``operation`` says the parameter is an integer)."""
+    numbers = {parameter["name"] for parameter in (operation or {}).get("parameters", [])
+               if parameter.get("in") == "path"
+               and parameter.get("schema", {}).get("type") == "integer"}
+    return re.sub(r"\{(\w+)\}",
+                  lambda m: "987654321" if m.group(1) in numbers else "Zz0123456789", path)
 
 
 def test_the_login_form_is_described_in_words_and_the_server_takes_both_names(
@@ -273,7 +279,7 @@ def test_only_operations_that_take_an_api_key_advertise_the_scheme(
         security = operation.get("security", [])
         if not any("bearerAuth" in requirement for requirement in security) or {} in security:
             continue  # a public endpoint (perhaps with an optional Bearer, like authorize)
-        response = client.generic(method.upper(), concrete(path), "{}",
+        response = client.generic(method.upper(), concrete(path, operation), "{}",
                                   content_type="application/json")
         refused = response.status_code == 403 and response.json()["error_code"] in (
             "session_required", "insufficient_scope")
