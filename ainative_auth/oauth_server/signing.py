@@ -11,8 +11,8 @@ dictionary, so none can change what the next one reads.
 
 from __future__ import annotations
 
+import copy
 import functools
-import json
 from typing import Any
 
 # Active, retiring and next keys, with room to spare; the PEM texts are the keys.
@@ -27,14 +27,11 @@ def install() -> None:
     if getattr(library_loader, "keeps_parsed_keys", False):
         return
 
-    @functools.lru_cache(maxsize=_KEYS_KEPT)
-    def parse(pem: str) -> tuple[str, Any]:
-        jwk, private_key = library_loader(pem)
-        return json.dumps(jwk), private_key
+    parse = functools.lru_cache(maxsize=_KEYS_KEPT)(library_loader)
 
     def load_jwk_from_pem(pem: str) -> tuple[dict[str, Any], Any]:
-        jwk_text, private_key = parse(pem)
-        return json.loads(jwk_text), private_key
+        jwk, private_key = parse(pem)
+        return copy.deepcopy(jwk), private_key  # its own copy (``key_ops`` is a list)
 
     load_jwk_from_pem.keeps_parsed_keys = True  # type: ignore[attr-defined]
     jwkkit.load_jwk_from_pem = load_jwk_from_pem
