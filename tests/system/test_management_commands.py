@@ -7,6 +7,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+# Its own SQLite, never reached: the run's database and cache do not matter (.ci/run's
+# PostgreSQL pass leaves it out).
+pytestmark = pytest.mark.standalone
+
 
 def test_mint_api_key_with_a_bad_duration_exits_non_zero_with_a_message_on_stderr(
         tmp_path: Path) -> None:
