@@ -182,11 +182,9 @@ def lock_user(user: Any) -> Any | None:
 def email_taken(email: str) -> bool:
     """Whether ``email`` (canonical) is claimed by any account: its uniqueness record, or a
     user row that has it (one made before this app was installed, say)."""
-    return (
-        AccountEmail.objects.filter(email__iexact=email).exists()
-        or get_user_model()._default_manager.filter(**{f"{email_field()}__iexact": email})
-        .exists()
-    )
+    claimed = AccountEmail.objects.filter(email__iexact=email).values("pk")
+    holders = get_user_model()._default_manager.filter(**{f"{email_field()}__iexact": email})
+    return claimed.union(holders.values("pk")).exists()  # one query
 
 
 def check_password_policy(password: str, user: Any | None, *, field: str = "password") -> None:

@@ -243,6 +243,23 @@ def test_an_email_of_a_user_made_outside_the_api_is_taken_in_any_casing(register
     assert get_user_model().objects.count() == 1
 
 
+def test_an_email_of_a_user_row_with_no_uniqueness_record_is_taken(register):
+    """Rows no save signal saw (``bulk_create``, rows older than the app) have no
+    ``AccountEmail``: the user table itself is asked too."""
+    model = get_user_model()
+    fields = {model.get_email_field_name(): "Bob@Example.com"}
+    if model.USERNAME_FIELD != model.get_email_field_name():
+        fields[model.USERNAME_FIELD] = "legacy-user"
+    model._default_manager.bulk_create([model(**fields)])
+    assert not AccountEmail.objects.exists()
+
+    response = register(email="bob@example.com")
+
+    assert response.status_code == 409
+    assert response.json()["error_code"] == "email_taken"
+    assert model.objects.count() == 1
+
+
 def test_the_database_refuses_two_account_emails_differing_only_in_case(make_user):
     make_user(email="alice@example.com")
     other = create_plain_user("someone@example.com")
