@@ -363,3 +363,13 @@ def test_the_docs_endpoint_table_agrees_with_the_schema_on_success_codes(
                 assert successes == wanted, (method, path, wanted, successes)
                 checked += 1
     assert checked >= 20
+
+
+def test_a_passkey_is_named_by_its_number(schema: dict[str, Any]) -> None:
+    """A passkey's id is the list's number: the sign-in route beside it is never a
+    passkey's."""
+    for method in ("patch", "delete"):
+        operation = schema["paths"]["/api/v1/auth/passkeys/{passkey_id}"][method]
+        (parameter,) = [p for p in operation["parameters"] if p["name"] == "passkey_id"]
+        assert parameter["schema"] == {"type": "integer", "minimum": 1,
+                                       "maximum": 2**63 - 1}

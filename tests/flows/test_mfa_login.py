@@ -15,7 +15,7 @@ from tests.conftest import assert_error, bearer, me, url
 from tests.mfa_helpers import code_now, enable_totp
 from tests.oauth_standins import github_user, log_in_with
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture

@@ -16,7 +16,8 @@ from ainative_auth.services import api_keys
 from tests.conftest import assert_error, me
 from tests.mfa_helpers import code_now, enable_totp
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# Each test is one transaction rolled back; those reading mail sent after commit commit.
+pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
@@ -41,6 +42,7 @@ def _assert_reset(alice: Any, login: Any) -> None:
     assert login().status_code == 200  # the password alone again; set MFA up anew
 
 
+@pytest.mark.django_db(transaction=True)  # real commits: its mail goes out after commit
 def test_the_command_resets_every_factor_and_ends_every_session_and_key(
     alice: Any, login: Any
 ) -> None:

@@ -15,7 +15,7 @@ from ainative_auth.signals import step_up_completed
 from tests.conftest import PASSWORD, assert_error, bearer, url
 from tests.mfa_helpers import code_now, enable_totp
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture

@@ -13,7 +13,8 @@ from ainative_auth.signals import mfa_challenge_failed, mfa_factor_added
 from tests.conftest import assert_error, bearer, url
 from tests.mfa_helpers import code_now, enable_totp
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# Each test is one transaction rolled back; those reading mail sent after commit commit.
+pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
@@ -81,6 +82,7 @@ def test_verify_without_a_setup_and_setup_twice_are_409(client: Any) -> None:
     assert_error(client.post(url("mfa-setup"), format="json"), 409, "mfa_already_enabled")
 
 
+@pytest.mark.django_db(transaction=True)  # real commits: its mail goes out after commit
 def test_turning_it_on_mails_the_owner_and_sends_the_signal(client: Any, alice: Any) -> None:
     seen: list[dict[str, Any]] = []
 
@@ -261,6 +263,7 @@ def _signed_in(api: Any, login: Any, secret: str) -> Any:
     return bearer(response.json()["access_token"])
 
 
+@pytest.mark.django_db(transaction=True)  # real commits: its mail goes out after commit
 def test_disable_needs_a_code_and_removes_every_factor(
     mfa_alice: Any, api: Any, login: Any, clock: Any
 ) -> None:
@@ -292,6 +295,7 @@ def test_new_recovery_codes_replace_the_old_ones(
     assert _challenge(api, login, new[0]).status_code == 200
 
 
+@pytest.mark.django_db(transaction=True)  # real commits: its mail goes out after commit
 def test_a_password_reset_never_turns_mfa_off(
     mfa_alice: Any, api: Any, login: Any, mail_token: Any
 ) -> None:
