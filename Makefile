@@ -93,7 +93,7 @@ package: $(VENV)/.installed
 # ~300 modules into every worker).
 FAST_LANE_PLUGINS_OFF := -p no:schemathesis -p no:hypothesispytest -p no:anyio -p no:pytest_cov
 test-fast: $(VENV)/.installed
-	$(VENV)/bin/python -m pytest -q -p no:cacheprovider $(FAST_LANE_PLUGINS_OFF) -n auto tests/unit tests/flows $(PYTEST_ARGS)
+	$(VENV)/bin/python -m pytest -q -p no:cacheprovider $(FAST_LANE_PLUGINS_OFF) --no-migrations -n auto tests/unit tests/flows $(PYTEST_ARGS)
 
 # The same flows against a custom user model whose USERNAME_FIELD is the email.
 test-custom-user: $(VENV)/.installed

@@ -5,11 +5,17 @@ loses."""
 
 from __future__ import annotations
 
+import ast
+from pathlib import Path
+
 import pytest
 from django.apps import apps
 from django.contrib.auth.models import Permission
 from django.contrib.contenttypes.models import ContentType
 from django.core.management import call_command
+
+import ainative_auth
+from tests.conftest import DATA_MIGRATIONS
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -42,3 +48,24 @@ def test_a_flush_gives_back_the_rows_of_data_migrations() -> None:
     call_command("flush", interactive=False, verbosity=0)
 
     assert _tables() == before
+
+
+def _data_migrations() -> set[tuple[str, str]]:
+    """Every ``RunPython`` forward function in the app's migrations, as (module, name)."""
+    root = Path(ainative_auth.__file__).parent
+    found = set()
+    for path in root.glob("**/migrations/[0-9]*.py"):
+        module = ".".join(path.relative_to(root.parent).with_suffix("").parts)
+        for node in ast.walk(ast.parse(path.read_text())):
+            if (isinstance(node, ast.Call) and getattr(node.func, "attr", None) == "RunPython"
+                    and node.args and isinstance(node.args[0], ast.Name)):
+                found.add((module, node.args[0].id))
+    return found
+
+
+@pytest.mark.django_db
+def test_the_fast_lane_makes_the_rows_of_every_data_migration() -> None:
+    """``make test-fast`` builds the tables from the models (``--no-migrations``), then
+    runs ``DATA_MIGRATIONS`` itself: a new data migration must be listed there."""
+    assert _data_migrations() == set(DATA_MIGRATIONS)
+
