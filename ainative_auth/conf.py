@@ -10,7 +10,7 @@ from typing import Any
 
 from django.conf import settings
 
-# Every key, with its default. The README lists them all; `checks.py` flags unknown keys.
+# Every key, with its default. The README lists them all; `checks` flags unknown keys.
 DEFAULTS: dict[str, Any] = {
     # Access-token (JWT) lifetime in seconds.
     "ACCESS_TOKEN_LIFETIME": 30 * 60,

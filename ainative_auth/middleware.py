@@ -76,7 +76,7 @@ def _prefix(value: str) -> str:
 def path_entry(entry: Any) -> tuple[str, tuple[str, ...]]:
     """``(path, scopes an API key needs)`` of one ``PROTECTED_PATHS`` entry: a plain
     ``"/path"`` needs ``("*",)``, a ``("/path", ["a", "b"])`` entry needs ``("a", "b")``.
-    (``checks.py`` reports malformed entries; here they raise.)"""
+    (``checks`` reports malformed entries; here they raise.)"""
     if isinstance(entry, str):
         return entry, FULL_ACCESS
     path, scopes = entry

@@ -106,7 +106,7 @@ def client_network(address: str) -> str:
 
 def _prefix(name: str, bits: int) -> int:
     value = getattr(auth_settings, name)
-    # `checks.py` reports a bad value at startup (E008); a server started without checks
+    # `checks` reports a bad value at startup (E008); a server started without checks
     # refuses to count rather than count per address.
     if type(value) is not int or not 0 <= value <= bits:
         raise ImproperlyConfigured(f"AINATIVE_AUTH[{name!r}] must be an integer from 0 to {bits}")

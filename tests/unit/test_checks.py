@@ -339,7 +339,7 @@ def test_mail_that_is_not_smtp_is_not_probed(settings):
 
 def test_a_remote_smtp_server_is_probed_only_by_check_deploy(settings, monkeypatch):
     probed: list[tuple[str, int]] = []
-    monkeypatch.setattr(checks, "_refuses",
+    monkeypatch.setattr(checks.mail, "_refuses",
                         lambda host, port, timeout: probed.append((host, port)) or "refused")
     use_smtp(settings, "smtp.example.com", 587)
 

@@ -1,38 +1,20 @@
-"""System checks: what would otherwise fail late, at a request, or silently.
-
-Unknown settings keys and values of the wrong type, bad rates, caches and adapters that do
-not exist, a frontend URL links cannot be built from, argon2id not hashing, a login path
-nothing serves, an admin login outside the limits, mail that cannot leave, per-process
-caches. Each message names the fix; ``docs/settings.md`` lists every id.
-"""
+"""``AINATIVE_AUTH`` itself: unknown keys, values of the wrong type, rates, prefixes, the
+JWT algorithm, redirect URIs, paths, what the settings name (adapter, caches) and the
+public origin (``SITE_URL``, ``AUTHORIZATION_SERVERS``)."""
 
 from __future__ import annotations
 
-import ipaddress
-import socket
-import warnings
 from typing import Any
 from urllib.parse import urlsplit
 
-import django
 from django.conf import settings
-from django.core.cache.backends.dummy import DummyCache
-from django.core.cache.backends.filebased import FileBasedCache
-from django.core.cache.backends.locmem import LocMemCache
 from django.core.checks import Error, Tags, Warning, register
 from django.utils.module_loading import import_string
 
-from .conf import DEFAULTS
-from .credentials.keys import SCOPE_RE
-from .credentials.throttling import Rate
-from .setup import (
-    ARGON2ID_HASHER,
-    AUTH_REQUIRED_MIDDLEWARE,
-    CONSOLE_MAIL,
-    SECURE_COOKIES_MIDDLEWARE,
-    SESSION_MIDDLEWARE,
-    THROTTLED_ADMIN,
-)
+from ..conf import DEFAULTS
+from ..credentials.keys import SCOPE_RE
+from ..credentials.throttling import Rate
+from .addresses import absolute_http_url, loopback
 
 
 @register(Tags.security)
@@ -223,7 +205,7 @@ def _check_references(configured: dict) -> list:
                      "ainative_auth.adapter.DefaultAdapter, e.g. 'myproject.auth.Adapter'.",
                 id="ainative_auth.E010"))
     url = configured.get("FRONTEND_URL", DEFAULTS["FRONTEND_URL"])
-    if isinstance(url, str) and not _absolute_http_url(url):
+    if isinstance(url, str) and not absolute_http_url(url):
         problems.append(Error(
             f"AINATIVE_AUTH['FRONTEND_URL'] {url!r} is not an absolute http(s) URL: the "
             "links in verification and reset mail are built from it.",
@@ -231,13 +213,6 @@ def _check_references(configured: dict) -> list:
             id="ainative_auth.E011"))
     return problems
 
-
-def _absolute_http_url(url: str) -> bool:
-    try:
-        parts = urlsplit(url)
-        return parts.scheme in ("http", "https") and bool(parts.hostname)
-    except ValueError:
-        return False
 
 
 def _protected_entry_ok(item: Any) -> bool:
@@ -255,7 +230,7 @@ def _protected_entry_ok(item: Any) -> bool:
 
 def _check_paths(configured: dict) -> list:
     """``PROTECTED_PATHS``/``PUBLIC_PATHS``/``LOGIN_PATH`` and the middleware's place."""
-    from .middleware import overlapping
+    from ..middleware import overlapping
 
     problems: list = []
     lists: dict[str, list] = {}
@@ -327,7 +302,7 @@ def _check_well_known() -> list:
     """The metadata every 401 points at must be served, at the root (RFC 9728)."""
     from django.urls import NoReverseMatch, reverse
 
-    from .exceptions import PROTECTED_RESOURCE_WELL_KNOWN
+    from ..exceptions import PROTECTED_RESOURCE_WELL_KNOWN
 
     try:
         served = reverse("ainative_auth_wellknown:oauth-protected-resource")
@@ -362,7 +337,7 @@ def _check_site(configured: dict) -> list:
     elif (why := _origin_problem(site)) is not None:
         problems.append(Error(f"SITE_URL {site!r} {why}.", id="ainative_auth.E013"))
     else:
-        if urlsplit(site).scheme == "http" and not _loopback(urlsplit(site).hostname or ""):
+        if urlsplit(site).scheme == "http" and not loopback(urlsplit(site).hostname or ""):
             problems.append(Warning(
                 f"SITE_URL {site!r} uses plain http.",
                 hint="Clients would send their credentials unencrypted; use https (plain "
@@ -378,14 +353,6 @@ def _check_site(configured: dict) -> list:
             id="ainative_auth.E014"))
     return problems
 
-
-def _loopback(host: str) -> bool:
-    if host == "localhost" or host.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def _check_redirect_uris(configured: Any) -> list:
@@ -413,300 +380,10 @@ def _check_redirect_uris(configured: Any) -> list:
                 problems.append(Error(f"OAUTH_REDIRECT_URIS entry {uri!r} has a fragment "
                                       "(RFC 6749 section 3.1.2 forbids one).",
                                       id="ainative_auth.E007"))
-            elif parts.scheme == "http" and not _loopback(parts.hostname):
+            elif parts.scheme == "http" and not loopback(parts.hostname):
                 problems.append(Warning(
                     f"OAUTH_REDIRECT_URIS entry {uri!r} uses plain http.",
                     hint="Authorization codes would travel unencrypted; use https (plain "
                          "http is fine for localhost and 127.0.0.1).",
                     id="ainative_auth.W004"))
     return problems
-
-
-# Cache backends whose entries are not one truth for several processes: the local-memory
-# cache lives in one process's memory, the dummy cache remembers nothing (every nonce is
-# fresh, every counter zero), and the file-based cache, although its files are shared,
-# makes ``add`` and ``incr`` a read then a write, so two processes can both "add" one
-# nonce or both count from the same value.
-PER_PROCESS_BACKENDS = (LocMemCache, DummyCache, FileBasedCache)
-
-
-def per_process_caches() -> list[str]:
-    """The aliases among ``THROTTLE_CACHE`` and ``OAUTH_CACHE`` whose backend is per
-    process (``PER_PROCESS_BACKENDS`` or a subclass), sorted; empty when every one is
-    shared by all processes (Redis, Memcached).
-
-    Throttle counters, RFC 9421 nonces, OAuth states and used authorization codes live in
-    these caches, so with any alias named here the project must run ONE process (threads
-    are fine): a second process would keep a second budget and a second memory of what
-    was used. Reads only settings (no app registry), so a server's configuration can call
-    it before Django is set up, e.g. to refuse to start several workers.
-    """
-    configured = getattr(settings, "AINATIVE_AUTH", None) or {}
-    if not isinstance(configured, dict):
-        configured = {}
-    caches_setting = getattr(settings, "CACHES", None) or {}
-    found = []
-    for alias in sorted({configured.get(name, DEFAULTS[name])
-                         for name in ("THROTTLE_CACHE", "OAUTH_CACHE")}):
-        backend = (caches_setting.get(alias) or {}).get("BACKEND")
-        try:
-            backend_class = import_string(backend) if isinstance(backend, str) else None
-        except ImportError:
-            continue  # Django refuses an unknown backend itself, when the cache is used
-        if isinstance(backend_class, type) and issubclass(backend_class, PER_PROCESS_BACKENDS):
-            found.append(alias)
-    return found
-
-
-@register(Tags.security, deploy=True)
-def check_site_url(app_configs: Any = None, **kwargs: Any) -> list:
-    """``check --deploy``: no ``SITE_URL``, so agents cannot discover how to authenticate.
-    Left out of the plain ``check``: a project in development works without one."""
-    configured = getattr(settings, "AINATIVE_AUTH", {}) or {}
-    if not isinstance(configured, dict) or configured.get("SITE_URL") is not None:
-        return []
-    return [Warning(
-        "SITE_URL is not set: 401 and 403 answers carry no resource_metadata and no "
-        "protected-resource metadata is served, so MCP clients and SDKs cannot "
-        "discover how to authenticate.",
-        hint="Set AINATIVE_AUTH['SITE_URL'] to the public origin, e.g. "
-             "'https://api.example.com' (it is never taken from the Host header).",
-        id="ainative_auth.W013")]
-
-
-@register(Tags.security, deploy=True)
-def check_shared_caches(app_configs: Any = None, **kwargs: Any) -> list:
-    """``check --deploy``: the throttle/nonce/OAuth caches are per process."""
-    aliases = per_process_caches()
-    if not aliases:
-        return []
-    names = ", ".join(repr(alias) for alias in aliases)
-    return [Warning(
-        f"The cache(s) {names} that THROTTLE_CACHE and OAUTH_CACHE name keep their entries "
-        "per process: throttle budgets, RFC 9421 nonces, OAuth states and used codes are "
-        "one per process, so this project must run exactly one process.",
-        hint="Serve it with one process (threads are fine: gunicorn --workers 1 --threads 8), "
-             "or point THROTTLE_CACHE and OAUTH_CACHE at a cache every process shares "
-             "(Redis, Memcached). ainative_auth.checks.per_process_caches() names them, for "
-             "a server configuration to refuse several workers.",
-        id="ainative_auth.W005",
-    )]
-
-
-
-# --- password hashing -----------------------------------------------------------------------
-
-@register(Tags.security)
-def check_password_hashers(app_configs: Any = None, **kwargs: Any) -> list:
-    """W006: new passwords are not hashed with argon2id. W007: argon2 hashes are verified
-    by another hasher than ours (Django keeps the *last* hasher of each algorithm for
-    verifying), outside its bound on concurrent hashes."""
-    from django.contrib.auth.hashers import Argon2PasswordHasher
-
-    from .hashers import Argon2idPasswordHasher
-
-    hashers = []
-    for path in getattr(settings, "PASSWORD_HASHERS", []):
-        try:
-            hashers.append(import_string(path))
-        except ImportError:
-            return []  # Django reports an unknown hasher itself
-    problems = []
-    if hashers and not issubclass(hashers[0], Argon2idPasswordHasher):
-        problems.append(Warning(
-            f"New passwords are hashed with {hashers[0].__name__}, not argon2id: "
-            "PASSWORD_HASHERS does not start with ainative_auth's hasher.",
-            hint=f"Put {ARGON2ID_HASHER!r} first in PASSWORD_HASHERS (keep the others "
-                 "after it so older hashes still verify), or leave PASSWORD_HASHERS unset "
-                 "and call ainative_auth.setup.configure(globals()).",
-            id="ainative_auth.W006"))
-    argon2 = [h for h in hashers if issubclass(h, Argon2PasswordHasher)]
-    if argon2 and issubclass(argon2[0], Argon2idPasswordHasher) and not issubclass(
-            argon2[-1], Argon2idPasswordHasher):
-        problems.append(Warning(
-            f"{argon2[-1].__name__} is listed after ainative_auth's argon2id hasher, so it "
-            "verifies every argon2 hash (Django uses the last hasher of each algorithm), "
-            "outside the bound on concurrent hashes.",
-            hint=f"Remove {argon2[-1].__module__}.{argon2[-1].__name__} from "
-                 "PASSWORD_HASHERS: ainative_auth's hasher verifies every argon2 hash.",
-            id="ainative_auth.W007"))
-    return problems
-
-
-# --- a production project pointing its mail at localhost ------------------------------------
-
-@register(Tags.security)
-def check_frontend_url(app_configs: Any = None, **kwargs: Any) -> list:
-    """W008: DEBUG off, a host outside this machine allowed, and ``FRONTEND_URL`` on
-    loopback: every verification and reset link would point at the user's own machine."""
-    configured = getattr(settings, "AINATIVE_AUTH", None) or {}
-    url = configured.get("FRONTEND_URL", DEFAULTS["FRONTEND_URL"]) if isinstance(
-        configured, dict) else None
-    if settings.DEBUG or not isinstance(url, str) or not _absolute_http_url(url):
-        return []
-    served_elsewhere = [host for host in getattr(settings, "ALLOWED_HOSTS", [])
-                        if not _loopback(host.strip("[]").lstrip("."))]
-    if not _loopback(urlsplit(url).hostname or "") or not served_elsewhere:
-        return []
-    return [Warning(
-        f"FRONTEND_URL is {url!r} while DEBUG is off and ALLOWED_HOSTS allows "
-        f"{served_elsewhere[0]!r}: the links in verification and reset mail would point at "
-        "the user's own machine.",
-        hint="Set AINATIVE_AUTH['FRONTEND_URL'] to the address of your frontend, e.g. "
-             "'https://app.example.com'.",
-        id="ainative_auth.W008")]
-
-
-# --- what AuthRequiredMiddleware and the admin rely on ------------------------------------
-
-@register(Tags.urls)
-def check_login_path(app_configs: Any = None, **kwargs: Any) -> list:
-    """W009: browsers are sent to ``LOGIN_PATH`` and no URL serves it. W012: paths are
-    protected and the middleware that protects them is not installed."""
-    from django.urls import Resolver404, resolve
-
-    configured = getattr(settings, "AINATIVE_AUTH", None) or {}
-    if not isinstance(configured, dict) or not configured.get("PROTECTED_PATHS"):
-        return []
-    if AUTH_REQUIRED_MIDDLEWARE not in (getattr(settings, "MIDDLEWARE", []) or []):
-        return [Warning(
-            "PROTECTED_PATHS is set but AuthRequiredMiddleware is not in MIDDLEWARE: "
-            "nothing protects those paths.",
-            hint=f"Add {AUTH_REQUIRED_MIDDLEWARE!r} right after Django's "
-                 "AuthenticationMiddleware (configure(globals()) does).",
-            id="ainative_auth.W012")]
-    login_path = configured.get("LOGIN_PATH", DEFAULTS["LOGIN_PATH"])
-    if not isinstance(login_path, str) or not login_path.startswith("/"):
-        return []  # E006
-    try:
-        resolve(login_path)
-    except Resolver404:
-        return [Warning(
-            f"LOGIN_PATH {login_path!r} is served by no URL: browsers sent there to log "
-            "in would get a 404.",
-            hint="Include the pages (path('', include('ainative_auth.urls_pages')) serves "
-                 "/login), or set AINATIVE_AUTH['LOGIN_PATH'] to your own login page.",
-            id="ainative_auth.W009")]
-    except Exception:  # noqa: BLE001,S110 - a broken URLconf is Django's own check's to report
-        pass
-    return []
-
-
-@register(Tags.security)
-def check_secure_cookies(app_configs: Any = None, **kwargs: Any) -> list:
-    """W016: sessions are in use, a cookie setting leaves ``Secure`` off, and
-    ``SecureCookiesMiddleware`` is not before ``SessionMiddleware`` and
-    ``CsrfViewMiddleware``: over HTTPS those cookies would go out without ``Secure``."""
-    middleware = list(getattr(settings, "MIDDLEWARE", []) or [])
-    if SESSION_MIDDLEWARE not in middleware or (
-            settings.SESSION_COOKIE_SECURE and settings.CSRF_COOKIE_SECURE):
-        return []
-    csrf = "django.middleware.csrf.CsrfViewMiddleware"
-    outer = [m for m in (SESSION_MIDDLEWARE, csrf) if m in middleware]
-    if SECURE_COOKIES_MIDDLEWARE in middleware and all(
-            middleware.index(SECURE_COOKIES_MIDDLEWARE) < middleware.index(m) for m in outer):
-        return []
-    return [Warning(
-        "SESSION_COOKIE_SECURE or CSRF_COOKIE_SECURE is off and SecureCookiesMiddleware is "
-        "not before SessionMiddleware and CsrfViewMiddleware: over HTTPS the session and "
-        "CSRF cookies would go out without Secure.",
-        hint=f"Put {SECURE_COOKIES_MIDDLEWARE!r} right before {SESSION_MIDDLEWARE!r} "
-             "(configure(globals()) does), or set both settings to True behind HTTPS.",
-        id="ainative_auth.W016")]
-
-
-@register(Tags.security)
-def check_admin_login(app_configs: Any = None, **kwargs: Any) -> list:
-    """W010: the Django admin's login is a second door to every staff password that the
-    API's login limits and lockout do not guard."""
-    from django.apps import apps
-
-    if not apps.is_installed("django.contrib.admin"):
-        return []
-    from django.contrib import admin
-
-    from .admin_site import ThrottledLoginMixin
-
-    if isinstance(admin.site, ThrottledLoginMixin):
-        return []
-    return [Warning(
-        "The Django admin's login is not behind the API's login limits and lockout: it is "
-        "a second way to guess staff passwords.",
-        hint=f"List {THROTTLED_ADMIN!r} instead of 'django.contrib.admin' in "
-             "INSTALLED_APPS (configure(globals()) does), or mix "
-             "ainative_auth.admin_site.ThrottledLoginMixin into your AdminSite.",
-        id="ainative_auth.W010")]
-
-
-# --- mail that cannot leave ---------------------------------------------------------------
-
-def smtp_server() -> tuple[str, int] | None:
-    """(host, port) of the default mailer when it is Django's SMTP backend, else None.
-    ``MAILERS["default"]`` on Django 6.1 and later when set, else ``EMAIL_*``."""
-    from django.core.mail.backends.smtp import EmailBackend as SMTPBackend
-
-    if django.VERSION >= (6, 1) and hasattr(settings, "MAILERS"):
-        mailer = (getattr(settings, "MAILERS", None) or {}).get("default") or {}
-        backend, options = mailer.get("BACKEND", ""), mailer.get("OPTIONS") or {}
-        host, port = options.get("host"), options.get("port")
-        default_port = 465 if options.get("use_ssl") else 587 if options.get("use_tls") else 25
-        port = port or default_port
-    else:
-        with warnings.catch_warnings():  # Django 6.1 deprecates EMAIL_*; reading is fine
-            warnings.simplefilter("ignore")
-            backend, host = settings.EMAIL_BACKEND, settings.EMAIL_HOST
-            port = settings.EMAIL_PORT
-    try:
-        backend_class = import_string(backend) if isinstance(backend, str) else None
-    except ImportError:
-        return None
-    if not (isinstance(backend_class, type) and issubclass(backend_class, SMTPBackend)):
-        return None
-    if not isinstance(host, str) or not host:
-        return None
-    return host, int(port)
-
-
-def _refuses(host: str, port: int, timeout: float) -> str | None:
-    """Why a TCP connection to ``host:port`` fails, or None when it opens."""
-    try:
-        with socket.create_connection((host, port), timeout=timeout):
-            return None
-    except OSError as exc:
-        return exc.strerror or type(exc).__name__
-
-
-def _mail_warning(host: str, port: int, reason: str) -> Warning:
-    setting = ("MAILERS['default']" if django.VERSION >= (6, 1) and hasattr(settings, "MAILERS")
-               else "EMAIL_HOST/EMAIL_PORT")
-    console = (f"MAILERS = {{'default': {{'BACKEND': {CONSOLE_MAIL!r}}}}}"
-               if django.VERSION >= (6, 1) else f"EMAIL_BACKEND = {CONSOLE_MAIL!r}")
-    return Warning(
-        f"Mail cannot be sent: the SMTP server {host}:{port} ({setting}) does not accept "
-        f"connections ({reason}). Verification and password-reset mail would be lost.",
-        hint=f"While developing, print mail to the console ({console}; configure(globals()) "
-             "does it when DEBUG is on and no mail setting is set); otherwise point the "
-             "mail settings at a server that accepts mail.",
-        id="ainative_auth.W011")
-
-
-@register()
-def check_mail(app_configs: Any = None, **kwargs: Any) -> list:
-    """W011: the SMTP server on this machine refuses connections (Django's default,
-    localhost:25, in a new project). Only loopback servers are tried here, where an answer
-    is immediate; ``check --deploy`` tries any server."""
-    server = smtp_server()
-    if server is None or not _loopback(server[0]):
-        return []
-    reason = _refuses(*server, timeout=1)
-    return [_mail_warning(*server, reason)] if reason else []
-
-
-@register(deploy=True)
-def check_mail_deploy(app_configs: Any = None, **kwargs: Any) -> list:
-    """W011 under ``check --deploy``: the SMTP server elsewhere refuses connections."""
-    server = smtp_server()
-    if server is None or _loopback(server[0]):
-        return []
-    reason = _refuses(*server, timeout=5)
-    return [_mail_warning(*server, reason)] if reason else []
