@@ -18,8 +18,10 @@ from typing import Any
 import pytest
 import yaml
 
+import ainative_auth
 from ainative_auth import exceptions
 from ainative_auth.conf import DEFAULTS
+from ainative_auth.exceptions import handler
 
 # The docs against the code: no database, no cache (.ci/run's PostgreSQL pass leaves these
 # tests out).
@@ -28,7 +30,7 @@ pytestmark = pytest.mark.standalone
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
 TESTS = ROOT / "tests"
-APP = Path(exceptions.__file__).resolve().parent
+APP = Path(ainative_auth.__file__).resolve().parent
 README = (ROOT / "README.md").read_text()
 PAGES = sorted(DOCS.rglob("*.md"))
 
@@ -75,7 +77,7 @@ def _error_codes() -> set[str]:
         if isinstance(klass, type) and issubclass(klass, exceptions.APIError)
         and klass is not exceptions.APIError
     }
-    codes |= {code for _, code in exceptions._DRF_CODES.values()}
+    codes |= {code for _, code in handler._DRF_CODES.values()}
     # Conflict's own default is never sent: every 409 names its reason.
     return codes - {"conflict"}
 

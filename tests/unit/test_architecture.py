@@ -35,24 +35,26 @@ def test_the_import_contracts_hold() -> None:
 # --- the package root --------------------------------------------------------------------
 
 # What a project names in settings, urls and code (plus identity, clock and client, which
-# every room below uses). Everything else lives in a room.
+# every room below uses). Everything else lives in a room. Two of them are packages, split
+# by subject behind the same dotted names.
 PUBLIC_SURFACE = {
     "__init__", "adapter", "admin", "admin_site", "apps", "authentication", "backends",
-    "cli", "client", "clock", "conf", "exceptions", "hashers", "middleware",
+    "checks", "cli", "client", "clock", "conf", "exceptions", "hashers", "middleware",
     "models", "parsers", "permissions", "schema", "setup", "signals", "urls", "urls_pages",
     "urls_wellknown", "users",
 }
-ROOMS = {"api", "checks", "credentials", "management", "migrations", "outbox", "providers",
-         "services", "web", "static", "templates", "templatetags", "oauth_server", "mfa"}
+PUBLIC_PACKAGES = {"checks", "exceptions"}
+ROOMS = {"api", "credentials", "management", "migrations", "outbox", "providers", "services",
+         "web", "static", "templates", "templatetags", "oauth_server", "mfa"}
 
 
 def test_the_package_root_holds_only_the_public_surface() -> None:
-    modules = {path.stem for path in PACKAGE.glob("*.py")}
-    assert modules == PUBLIC_SURFACE, {"extra": modules - PUBLIC_SURFACE,
-                                       "missing": PUBLIC_SURFACE - modules}
     folders = {path.name for path in PACKAGE.iterdir()
                if path.is_dir() and path.name != "__pycache__"}
-    assert folders <= ROOMS, folders - ROOMS
+    modules = {path.stem for path in PACKAGE.glob("*.py")} | (folders & PUBLIC_PACKAGES)
+    assert modules == PUBLIC_SURFACE, {"extra": modules - PUBLIC_SURFACE,
+                                       "missing": PUBLIC_SURFACE - modules}
+    assert folders - PUBLIC_PACKAGES <= ROOMS, folders - PUBLIC_PACKAGES - ROOMS
 
 
 # --- three hops: URL -> a short view -> one service ---------------------------------------
