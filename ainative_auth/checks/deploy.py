@@ -13,6 +13,7 @@ from django.core.checks import Tags, Warning, register
 from django.utils.module_loading import import_string
 
 from ..conf import DEFAULTS
+from .common import project_settings
 
 # Cache backends whose entries are not one truth for several processes: the local-memory
 # cache lives in one process's memory, the dummy cache remembers nothing (every nonce is
@@ -33,9 +34,7 @@ def per_process_caches() -> list[str]:
     was used. Reads only settings (no app registry), so a server's configuration can call
     it before Django is set up, e.g. to refuse to start several workers.
     """
-    configured = getattr(settings, "AINATIVE_AUTH", None) or {}
-    if not isinstance(configured, dict):
-        configured = {}
+    configured = project_settings() or {}
     caches_setting = getattr(settings, "CACHES", None) or {}
     found = []
     for alias in sorted({configured.get(name, DEFAULTS[name])
@@ -54,8 +53,8 @@ def per_process_caches() -> list[str]:
 def check_site_url(app_configs: Any = None, **kwargs: Any) -> list:
     """``check --deploy``: no ``SITE_URL``, so agents cannot discover how to authenticate.
     Left out of the plain ``check``: a project in development works without one."""
-    configured = getattr(settings, "AINATIVE_AUTH", {}) or {}
-    if not isinstance(configured, dict) or configured.get("SITE_URL") is not None:
+    configured = project_settings()
+    if configured is None or configured.get("SITE_URL") is not None:
         return []
     return [Warning(
         "SITE_URL is not set: 401 and 403 answers carry no resource_metadata and no "

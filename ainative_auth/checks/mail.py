@@ -12,7 +12,7 @@ from django.core.checks import Warning, register
 from django.utils.module_loading import import_string
 
 from ..setup import CONSOLE_MAIL
-from .addresses import loopback
+from .common import loopback
 
 
 def smtp_server() -> tuple[str, int] | None:

@@ -19,7 +19,7 @@ from ..setup import (
     SESSION_MIDDLEWARE,
     THROTTLED_ADMIN,
 )
-from .addresses import absolute_http_url, loopback
+from .common import absolute_http_url, loopback, project_settings
 
 # --- password hashing -----------------------------------------------------------------------
 
@@ -66,9 +66,9 @@ def check_password_hashers(app_configs: Any = None, **kwargs: Any) -> list:
 def check_frontend_url(app_configs: Any = None, **kwargs: Any) -> list:
     """W008: DEBUG off, a host outside this machine allowed, and ``FRONTEND_URL`` on
     loopback: every verification and reset link would point at the user's own machine."""
-    configured = getattr(settings, "AINATIVE_AUTH", None) or {}
-    url = configured.get("FRONTEND_URL", DEFAULTS["FRONTEND_URL"]) if isinstance(
-        configured, dict) else None
+    configured = project_settings()
+    url = (configured.get("FRONTEND_URL", DEFAULTS["FRONTEND_URL"])
+           if configured is not None else None)
     if settings.DEBUG or not isinstance(url, str) or not absolute_http_url(url):
         return []
     served_elsewhere = [host for host in getattr(settings, "ALLOWED_HOSTS", [])
@@ -92,8 +92,8 @@ def check_login_path(app_configs: Any = None, **kwargs: Any) -> list:
     protected and the middleware that protects them is not installed."""
     from django.urls import Resolver404, resolve
 
-    configured = getattr(settings, "AINATIVE_AUTH", None) or {}
-    if not isinstance(configured, dict) or not configured.get("PROTECTED_PATHS"):
+    configured = project_settings()
+    if configured is None or not configured.get("PROTECTED_PATHS"):
         return []
     if AUTH_REQUIRED_MIDDLEWARE not in (getattr(settings, "MIDDLEWARE", []) or []):
         return [Warning(

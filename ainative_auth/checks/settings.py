@@ -14,14 +14,14 @@ from django.utils.module_loading import import_string
 from ..conf import DEFAULTS
 from ..credentials.keys import SCOPE_RE
 from ..credentials.throttling import Rate
-from .addresses import absolute_http_url, loopback
+from .common import absolute_http_url, loopback, project_settings
 
 
 @register(Tags.security)
 def check_settings(app_configs: Any = None, **kwargs: Any) -> list:
     problems: list = []
-    configured = getattr(settings, "AINATIVE_AUTH", {}) or {}
-    if not isinstance(configured, dict):
+    configured = project_settings()
+    if configured is None:
         return [Error("AINATIVE_AUTH must be a dict.", id="ainative_auth.E001")]
     for key in configured:
         if key not in DEFAULTS:
